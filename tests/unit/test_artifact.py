@@ -1,0 +1,93 @@
+"""The artifact: round trip, the same-environment guarantee, and a pandas-free serving path."""
+
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+
+from chipotle_model import ModelLoadError, ModelVersionMismatch, NearestStoreModel, StoreTable, load_model
+from chipotle_model.model import runtime_versions
+
+STORES = StoreTable(
+    state=["A", "B"],
+    city=["x", "y"],
+    address=["1 a st", "2 b st"],
+    latitude=[10.0, -20.0],
+    longitude=[30.0, 40.0],
+)
+
+
+def test_round_trip_keeps_answers_and_metadata(tmp_path):
+    model = NearestStoreModel.fit(STORES, data_sha256="abc")
+    path = model.save(tmp_path / "m.joblib")
+    loaded = load_model(path)
+    assert loaded.metadata == model.metadata
+    assert loaded.stores == STORES
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(-90, 90, 100), rng.uniform(-180, 180, 100)
+    assert loaded.nearest_batch(lat, lon) == model.nearest_batch(lat, lon)
+
+
+def test_metadata_records_the_environment_and_data(real_model):
+    meta = real_model.metadata
+    assert meta["versions"] == runtime_versions()
+    assert set(meta["versions"]) >= {"python", "numpy", "scipy", "scikit-learn"}
+    assert meta["data_sha256"] == meta["report"]["data_sha256"]
+    assert meta["report"]["agreement_share"] == 1.0
+    assert meta["created_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize("package", ["scikit-learn", "numpy"])
+def test_an_artifact_from_other_library_versions_is_refused(tmp_path, package):
+    model = NearestStoreModel.fit(STORES)
+    model.metadata["versions"] = {**model.metadata["versions"], package: "0.0.1"}
+    path = model.save(tmp_path / "old.joblib")
+    with pytest.raises(ModelVersionMismatch, match=rf"{package} 0\.0\.1 \(running "):
+        load_model(path)
+
+
+def test_missing_corrupt_and_foreign_files_are_refused_clearly(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"no model artifact at .*python -m chipotle_model.train"):
+        load_model(tmp_path / "absent.joblib")
+    (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(ModelLoadError, match="not a readable model artifact"):
+        load_model(tmp_path / "junk.joblib")
+    joblib.dump({"something": "else"}, tmp_path / "foreign.joblib")
+    with pytest.raises(ModelLoadError, match="not a chipotle_model artifact"):
+        load_model(tmp_path / "foreign.joblib")
+
+
+def test_importing_and_loading_work_without_pandas_or_kagglehub(real_artifact):
+    """The serving image has neither. (scikit-learn imports pandas opportunistically when it is
+    installed, as on this host, so both are made unimportable here, as in the image.)"""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pandas', 'kagglehub'):\n"
+        "            raise ImportError(f'{name} is blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import chipotle_model\n"
+        f"m = chipotle_model.load_model({str(real_artifact)!r})\n"
+        "print(m.nearest(39.0, -77.0)[0]['state'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+
+
+def test_bad_k_and_bad_points_are_refused():
+    from chipotle_model import InvalidQuery
+
+    model = NearestStoreModel.fit(STORES)
+    for k in (0, 21, 1.5, True, "2"):
+        with pytest.raises(InvalidQuery, match="k must be an integer from 1 to 20"):
+            model.nearest(0, 0, k=k)
+    with pytest.raises(InvalidQuery, match="at most the number of stores"):
+        model.nearest(0, 0, k=3)
+    with pytest.raises(InvalidQuery, match=r"latitude must be a finite number in \[-90, 90\], got 91.0"):
+        model.nearest(91, 0)
+    with pytest.raises(InvalidQuery, match=r"points\[1\] longitude"):
+        model.nearest_batch([0, 0], [0, float("nan")])
