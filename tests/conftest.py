@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import require
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
+# The real data set's row count (../shared/data/README.md): no duplicates, all valid.
 REAL_STORE_COUNT = 2629
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when a test's prerequisite is missing, but never in CI: there it must run."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI must run this test, but: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +26,11 @@ def real_csv() -> Path:
     path = Path(os.environ.get("CHIPOTLE_STORES_CSV", SHARED_CSV))
     require(path.is_file(), f"the real store CSV is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def real_store_count() -> int:
+    return REAL_STORE_COUNT
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +58,21 @@ def real_model(real_artifact: Path):
     from chipotle_model import load_model
 
     return load_model(real_artifact)
+
+
+# Measurements that tests want shown in the run's output (image sizes, INIT durations):
+# tests append lines here, and they are printed in the terminal summary.
+MEASUREMENTS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("measurements")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def measurements() -> list[str]:
+    """Append a line to have it printed in the run's 'measurements' summary."""
+    return MEASUREMENTS

@@ -14,11 +14,9 @@ def stores(real_model):
     return np.asarray(real_model.stores.latitude), np.asarray(real_model.stores.longitude)
 
 
-def test_all_real_stores_are_kept(real_model):
-    from tests.conftest import REAL_STORE_COUNT
-
-    assert len(real_model) == REAL_STORE_COUNT
-    assert real_model.metadata["store_count"] == REAL_STORE_COUNT
+def test_all_real_stores_are_kept(real_model, real_store_count):
+    assert len(real_model) == real_store_count
+    assert real_model.metadata["store_count"] == real_store_count
 
 
 def test_exact_on_random_points_over_the_contiguous_us(real_model, stores):

@@ -15,7 +15,7 @@ HEADER = "state,location,address,latitude,longitude\n"
 ROWS = "S,C,1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\nS,C,2 b st,40.0,-75.0\n"
 
 
-def test_trains_on_the_real_csv_and_writes_the_report(real_csv, tmp_path):
+def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count, tmp_path):
     out, report = tmp_path / "m.joblib", tmp_path / "r.json"
     proc = subprocess.run(
         [
@@ -35,7 +35,7 @@ def test_trains_on_the_real_csv_and_writes_the_report(real_csv, tmp_path):
     assert proc.returncode == 0, proc.stderr
     written = json.loads(report.read_text())
     assert written == json.loads(proc.stdout)
-    assert written["store_count"] == 2629
+    assert written["store_count"] == real_store_count
     assert written["duplicates_dropped"] == 0
     assert written["agreement_share"] == 1.0
     assert all(a["points"] >= 10_000 and a["agree"] == a["points"] for a in written["agreement"].values())
