@@ -1,0 +1,197 @@
+"""infra/config.py without Pulumi's runtime: defaults, parsing, and every validation error
+(each names the key, e.g. `chipotle:memorySize`, and the allowed values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra import build_spec
+from infra.config import (
+    DEFAULT_MEMORY_SIZE,
+    DEFAULTS,
+    KEYS,
+    LOG_RETENTION_DAYS,
+    ConfigError,
+    Settings,
+    parse_settings,
+    read_settings,
+)
+
+PROJECT = build_spec.REPO_ROOT
+
+
+def parse(**raw: str) -> Settings:
+    return parse_settings(raw, PROJECT)
+
+
+def test_defaults():
+    settings = parse()
+    assert settings == Settings(
+        data_path="data/chipotle_stores.csv",
+        architecture="x86_64",
+        memory_size=DEFAULT_MEMORY_SIZE,
+        timeout=15,
+        reserved_concurrency=None,
+        log_retention_days=14,
+        log_level="INFO",
+        throttle_rate_limit=50,
+        throttle_burst_limit=100,
+        cors_allow_origins=("*",),
+        archive_training_image=False,
+        keep_images=10,
+        base_image=build_spec.DEFAULT_BASE_IMAGE,
+    )
+    assert settings.platform == "linux/amd64"
+    assert 128 <= DEFAULT_MEMORY_SIZE < 4096, "below the original pattern's 4 GB"
+
+
+def test_unset_keys_are_the_same_as_absent_ones():
+    assert parse_settings(dict.fromkeys(KEYS), PROJECT) == parse()
+
+
+def test_every_value_parsed():
+    settings = parse(
+        dataPath="data/other/stores.csv",
+        architecture="arm64",
+        memorySize="512",
+        timeout="900",
+        reservedConcurrency="5",
+        logRetentionDays="30",
+        logLevel="debug",
+        throttleRateLimit="10",
+        throttleBurstLimit="-1",
+        corsAllowOrigins=" https://a.example , http://localhost:8080 ",
+        archiveTrainingImage="true",
+        keepImages="3",
+        baseImage="lambda-base:local",
+    )
+    assert settings == Settings(
+        data_path="data/other/stores.csv",
+        architecture="arm64",
+        memory_size=512,
+        timeout=900,
+        reserved_concurrency=5,
+        log_retention_days=30,
+        log_level="DEBUG",
+        throttle_rate_limit=10,
+        throttle_burst_limit=None,
+        cors_allow_origins=("https://a.example", "http://localhost:8080"),
+        archive_training_image=True,
+        keep_images=3,
+        base_image="lambda-base:local",
+    )
+    assert settings.platform == "linux/arm64"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("reservedConcurrency", "-1", None),
+        ("reservedConcurrency", "0", 0),
+        ("reservedConcurrency", "10000", 10000),
+        ("throttleRateLimit", "-1", None),
+        ("throttleBurstLimit", "5000", 5000),
+    ],
+)
+def test_limits_minus_one_means_none(key, value, expected):
+    field = {
+        "reservedConcurrency": "reserved_concurrency",
+        "throttleRateLimit": "throttle_rate_limit",
+        "throttleBurstLimit": "throttle_burst_limit",
+    }[key]
+    assert getattr(parse(**{key: value}), field) == expected
+
+
+@pytest.mark.parametrize("days", LOG_RETENTION_DAYS)
+def test_every_cloudwatch_retention_is_accepted(days):
+    assert parse(logRetentionDays=str(days)).log_retention_days == days
+
+
+ERROR_CASES = [
+    ("memorySize", "127", ["from 128 to 10240", "got 127"]),
+    ("memorySize", "10241", ["from 128 to 10240", "got 10241"]),
+    ("memorySize", "1GB", ["integer from 128 to 10240", "'1GB'"]),
+    ("memorySize", "", ["integer from 128 to 10240"]),
+    ("timeout", "0", ["from 1 to 900", "got 0"]),
+    ("timeout", "901", ["from 1 to 900", "got 901"]),
+    ("timeout", "1.5", ["integer from 1 to 900"]),
+    ("architecture", "amd64", ["one of x86_64, arm64", "'amd64'"]),
+    ("architecture", "X86_64", ["one of x86_64, arm64"]),
+    ("logRetentionDays", "2", ["1, 3, 5, 7, 14", "3653", "got '2'"]),
+    ("logRetentionDays", "-1", ["CloudWatch's retention periods"]),
+    ("logRetentionDays", "forever", ["CloudWatch's retention periods", "'forever'"]),
+    ("logLevel", "LOUD", ["one of DEBUG, INFO, WARNING, ERROR, CRITICAL", "'LOUD'"]),
+    ("reservedConcurrency", "-2", ["-1 (no limit) or an integer from 0 to 10000", "got -2"]),
+    ("reservedConcurrency", "10001", ["from 0 to 10000"]),
+    ("reservedConcurrency", "many", ["-1 (no limit)", "'many'"]),
+    ("throttleRateLimit", "0", ["-1 (no limit) or an integer from 1 to 10000", "got 0"]),
+    ("throttleRateLimit", "10001", ["from 1 to 10000"]),
+    ("throttleRateLimit", "2.5", ["from 1 to 10000"]),
+    ("throttleBurstLimit", "0", ["-1 (no limit) or an integer from 1 to 5000"]),
+    ("throttleBurstLimit", "5001", ["from 1 to 5000"]),
+    ("corsAllowOrigins", "", ["'*' or a comma-separated list of origins"]),
+    ("corsAllowOrigins", " , ", ["'*' or a comma-separated list of origins"]),
+    ("corsAllowOrigins", "example.com", ["scheme, host, optional port", "'example.com'"]),
+    ("corsAllowOrigins", "https://example.com/app", ["'https://example.com/app'"]),
+    ("corsAllowOrigins", "ftp://example.com", ["'ftp://example.com'"]),
+    ("corsAllowOrigins", "*,https://example.com", ["cannot be combined"]),
+    ("archiveTrainingImage", "yes", ["true or false", "'yes'"]),
+    ("keepImages", "0", ["from 1 to 1000", "got 0"]),
+    ("keepImages", "1001", ["from 1 to 1000"]),
+    ("baseImage", "  ", ["non-empty image reference"]),
+    ("dataPath", "", ["under data/"]),
+    ("dataPath", "../stores.csv", ["inside the project's data/ directory", "'../stores.csv'"]),
+    ("dataPath", "/etc/passwd", ["inside the project's data/ directory", "'/etc/passwd'"]),
+    ("dataPath", "README.md", ["inside the project's data/ directory"]),
+    ("dataPath", "data/../infra/config.py", ["inside the project's data/ directory"]),
+    ("dataPath", "data", ["not the directory itself"]),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "fragments"), ERROR_CASES)
+def test_validation_errors_name_the_key_and_the_allowed_values(key, value, fragments):
+    with pytest.raises(ConfigError) as error:
+        parse(**{key: value})
+    message = str(error.value)
+    assert f"chipotle:{key}" in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_every_key_has_validation_error_cases():
+    """A new key must come with its validation, and cases in ERROR_CASES."""
+    assert {key for key, _, _ in ERROR_CASES} == set(KEYS)
+
+
+def test_unknown_keys_are_refused_with_the_list_of_keys():
+    with pytest.raises(ConfigError) as error:
+        parse(memorysize="512")
+    message = str(error.value)
+    assert "unknown configuration key(s) chipotle:memorysize" in message
+    assert "chipotle:memorySize" in message
+
+
+def test_data_path_is_normalised_inside_data_dir(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    settings = parse_settings({"dataPath": "./data/sub/../stores.csv"}, tmp_path)
+    assert settings.data_path == "data/stores.csv"
+    absolute = str(tmp_path / "data" / "x.csv")
+    assert parse_settings({"dataPath": absolute}, tmp_path).data_path == "data/x.csv"
+
+
+def test_read_settings_reads_every_key_with_the_getter():
+    asked: list[str] = []
+
+    def get(key: str):
+        asked.append(key)
+        return {"memorySize": "256"}.get(key)
+
+    assert read_settings(get, PROJECT).memory_size == 256
+    assert asked == list(KEYS)
+
+
+def test_defaults_cover_exactly_the_keys():
+    assert set(DEFAULTS) == set(KEYS)
+    assert DEFAULTS["memorySize"] == DEFAULT_MEMORY_SIZE

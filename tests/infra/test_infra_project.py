@@ -1,0 +1,91 @@
+"""Pulumi.yaml and Pulumi.dev.yaml against what the program and the Pulumi CLI expect."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from infra import build_spec
+from infra.config import DATA_DIR, DEFAULTS, KEYS, NAMESPACE, parse_settings
+from tests.infra.program import REPO_ROOT, load_yaml, stack_config
+
+PROJECT = load_yaml("Pulumi.yaml")
+YAML_TYPES = {bool: "boolean", int: "integer", str: "string"}
+
+
+def test_project_name_is_the_config_namespace():
+    assert PROJECT["name"] == NAMESPACE
+    assert PROJECT.get("description")
+
+
+def test_runtime_makes_its_own_virtualenv_with_pip():
+    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert (REPO_ROOT / "__main__.py").is_file()
+
+
+def test_local_file_backend_outside_the_repository_and_build_context():
+    url = PROJECT["backend"]["url"]
+    parsed = urlparse(url)
+    assert parsed.scheme == "file", "no Pulumi Cloud account needed"
+    # Relative file:// URLs resolve against the shell's working directory, not the project.
+    raw = url.removeprefix("file://")
+    assert raw.startswith("~") or raw.startswith("/"), f"{url} depends on where pulumi is run"
+    state = Path(os.path.expanduser(raw)) / ".pulumi"  # where the file backend writes
+    assert not state.resolve().is_relative_to(REPO_ROOT.resolve()), "state inside the build context"
+
+
+def test_every_key_declared_with_type_description_and_the_programs_default():
+    declared = PROJECT["config"]
+    assert set(declared) == set(KEYS)
+    for key, declaration in declared.items():
+        assert declaration.get("description", "").strip(), f"{key} has no description"
+        default = DEFAULTS[key]
+        assert declaration["type"] == YAML_TYPES[type(default)], key
+        assert declaration["default"] == default, f"{key}: Pulumi.yaml and infra/config.py disagree"
+
+
+def test_declared_defaults_are_valid():
+    raw = {key: str(d["default"]).lower() if isinstance(d["default"], bool) else str(d["default"])
+           for key, d in PROJECT["config"].items()}  # fmt: skip
+    settings = parse_settings(raw)
+    assert settings == parse_settings({})
+
+
+def test_dev_stack_sets_the_region_and_only_known_keys():
+    dev = load_yaml("Pulumi.dev.yaml")["config"]
+    assert dev.get("aws:region")
+    for key in dev:
+        namespace, _, name = key.partition(":")
+        assert namespace in (NAMESPACE, "aws"), key
+        if namespace == NAMESPACE:
+            assert name in KEYS, key
+
+
+def test_dev_stack_config_is_valid():
+    config = stack_config()
+    raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{NAMESPACE}:")}
+    parse_settings(raw)
+
+
+def test_default_data_path_is_sent_to_the_docker_build():
+    """dataPath must be under data/, the only data .dockerignore lets into the context."""
+    assert DEFAULTS["dataPath"] == build_spec.DEFAULT_DATA_PATH
+    assert build_spec.DEFAULT_DATA_PATH.startswith(f"{DATA_DIR}/")
+    ignore = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert f"!{DATA_DIR}/" in ignore
+
+
+ROOT_REQUIREMENTS = REPO_ROOT / "requirements.txt"
+
+
+@pytest.mark.xfail(
+    not ROOT_REQUIREMENTS.is_file(),
+    reason="Pulumi's pip toolchain installs only ./requirements.txt: it must include requirements/dev.txt",
+    strict=True,
+)
+def test_pulumi_installs_the_pinned_dependencies():
+    lines = [line.strip() for line in ROOT_REQUIREMENTS.read_text().splitlines()]
+    assert "-r requirements/dev.txt" in lines
