@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,13 +104,13 @@ def run_program(overrides: dict[str, object] | None = None, *, block_kagglehub: 
     """
     project = load_yaml("Pulumi.yaml")["name"]
     config = stack_config(overrides)
-    work = REPO_ROOT / ".pytest_cache" / "infra" / uuid.uuid4().hex
-    work.mkdir(parents=True)
-    spec, result = work / "spec.json", work / "result.json"
-    spec.write_text(
-        json.dumps({"project": project, "stack": STACK, "config": config, "block_kagglehub": block_kagglehub})
-    )
-    try:
+    with tempfile.TemporaryDirectory(prefix="infra-mock-") as work:
+        spec, result = Path(work) / "spec.json", Path(work) / "result.json"
+        spec.write_text(
+            json.dumps(
+                {"project": project, "stack": STACK, "config": config, "block_kagglehub": block_kagglehub}
+            )
+        )
         proc = subprocess.run(
             [sys.executable, str(HARNESS), str(spec), str(result)],
             cwd=REPO_ROOT,
@@ -121,10 +122,6 @@ def run_program(overrides: dict[str, object] | None = None, *, block_kagglehub: 
             f"the mock harness itself failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
         data = json.loads(result.read_text())
-    finally:
-        for path in (spec, result):
-            path.unlink(missing_ok=True)
-        work.rmdir()
     return ProgramRun(data["resources"], data["invokes"], data["exports"], data["error"], config)
 
 
