@@ -6,6 +6,8 @@ Run in a fresh interpreter per program run (Pulumi's runtime is process-global s
 
 SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool}
 RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...}}
+(each resource: type, name, parent, dependencies, inputs, outputs, and for components
+what they passed to `register_outputs`)
 
 The mocks stand in for AWS and Docker the way the providers answer: ECR repositories get
 a `repository_url`, images a `repo_digest` (the local image ID `sha256:...` when not
@@ -55,6 +57,7 @@ def main(spec_path: str, result_path: str) -> int:
     resources: list[dict] = []
     invokes: list[dict] = []
     inputs_of: dict[tuple[str, str], dict] = {}  # (type, name) -> the inputs the program gave
+    registered_outputs: dict[str, dict] = {}  # component URN -> its register_outputs
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -149,6 +152,13 @@ def main(spec_path: str, result_path: str) -> int:
                 )
             return response
 
+        def RegisterResourceOutputs(self, request):
+            from pulumi.runtime import rpc
+
+            outputs = rpc.deserialize_properties(request.outputs)
+            registered_outputs[request.urn] = _unwrap(outputs)[0]
+            return super().RegisterResourceOutputs(request)
+
     pulumi.runtime.set_all_config(spec["config"])
     mock_impl = Mocks()
     pulumi.runtime.set_mocks(
@@ -174,7 +184,7 @@ def main(spec_path: str, result_path: str) -> int:
         error = {"type": type(exc).__name__, "message": str(exc)}
 
     result = {
-        "resources": resources,
+        "resources": [{**r, "registered_outputs": registered_outputs.get(r["urn"])} for r in resources],
         "invokes": _plain(invokes),
         "exports": _plain(exports),
         "error": error,

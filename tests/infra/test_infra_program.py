@@ -82,6 +82,22 @@ def test_every_resource_belongs_to_a_component(dev_run: ProgramRun):
             assert resource["parent"].endswith("::pulumi:pulumi:Stack::chipotle-dev")
 
 
+def test_every_component_registers_its_outputs(dev_run: ProgramRun):
+    registered = {r["name"]: r["registered_outputs"] for r in dev_run.resources if not r["custom"]}
+    assert registered == {
+        "serving": {"repository_url": dev_run.exports["repository_url"]},
+        "model": {
+            "image_uri": dev_run.exports["image_uri"],
+            "training_image": dev_run.exports["training_image"],
+        },
+        "function": {
+            "function_name": "chipotle-dev",
+            "arn": dev_run.one(FUNCTION)["outputs"]["arn"],
+        },
+        "http": {"url": dev_run.exports["url"]},
+    }
+
+
 def test_ecr_repository_is_destroyable_scanned_and_pruned(dev_run: ProgramRun):
     repo = dev_run.one(ECR_REPO)["inputs"]
     assert repo["name"] == "chipotle-dev/serving"

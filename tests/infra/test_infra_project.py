@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -111,3 +113,13 @@ def test_docs_show_the_commands_and_the_architecture():
     for text in ("PULUMI_CONFIG_PASSPHRASE", "pulumi stack select --create dev", "pulumi up",
                  "pulumi stack output url", "curl ", "pulumi destroy", "```mermaid"):  # fmt: skip
         assert text in docs, text
+
+
+def test_model_package_and_build_spec_never_import_pulumi():
+    code = (
+        "import sys, chipotle_model, chipotle_model.fetch, chipotle_model.train, infra.build_spec\n"
+        "pulumi = ('pulumi', 'pulumi_aws', 'pulumi_docker')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in pulumi)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
