@@ -84,8 +84,8 @@ def serving_build(
     base_image: str = DEFAULT_BASE_IMAGE,
     context: Path = REPO_ROOT,
 ) -> ImageBuild:
-    """`training_image` should name the training image by a unique identity (ID or digest),
-    so a retrained model always changes the serving build."""
+    """`training_image` names the training image uniquely (a tag made from its image ID:
+    BuildKit cannot FROM a bare ID), so a retrained model always changes the serving build."""
     return ImageBuild(
         context=context,
         dockerfile=context / "lambda_image" / "Dockerfile",
