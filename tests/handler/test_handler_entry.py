@@ -1,0 +1,73 @@
+"""lambda_image/handler.py: the model path, loading once at import, and the handler it exposes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+
+import pytest
+
+from chipotle_model import ModelLoadError
+from chipotle_model.api import LocalContext, model_path
+from infra import build_spec
+from tests.handler.cases import REPO_ROOT, check_answer, load_event
+
+HANDLER_FILE = REPO_ROOT / "lambda_image" / "handler.py"
+
+
+def import_handler_module():
+    """Import lambda_image/handler.py afresh, as the Lambda runtime does at init."""
+    name = f"lambda_handler_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, HANDLER_FILE)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def test_default_model_path_is_where_the_serving_image_puts_the_artifact():
+    assert model_path({}) == build_spec.SERVING_MODEL_PATH
+    assert model_path({"LAMBDA_TASK_ROOT": build_spec.TASK_ROOT}) == build_spec.SERVING_MODEL_PATH
+    assert model_path({"LAMBDA_TASK_ROOT": "/opt/app/"}) == "/opt/app/model/model.joblib"
+    assert model_path({"LAMBDA_TASK_ROOT": "/opt/app", "MODEL_PATH": "/m.joblib"}) == "/m.joblib"
+
+
+def test_the_image_cmd_names_this_handler():
+    module, function = build_spec.HANDLER.split(".")
+    assert (REPO_ROOT / "lambda_image" / f"{module}.py") == HANDLER_FILE
+    assert function == "handler"
+
+
+def test_handler_loads_the_model_at_import_and_answers(real_artifact, real_model, monkeypatch):
+    monkeypatch.setenv("MODEL_PATH", str(real_artifact))
+    module = import_handler_module()
+    loaded_from = module.MODEL_PATH
+    assert loaded_from == str(real_artifact)
+    assert len(module.api.model) == len(real_model)
+    model = module.api.model
+    for name in ("get_nearest", "post_batch", "get_health", "get_missing_long"):
+        event = load_event(name)
+        check_answer(real_model, name, event, module.handler(event, LocalContext()))
+    assert module.api.model is model  # loaded once, at import
+
+
+def test_handler_init_fails_clearly_without_an_artifact(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere" / "model.joblib"
+    monkeypatch.setenv("MODEL_PATH", str(missing))
+    with pytest.raises(ModelLoadError, match=r"no model artifact at .*nowhere"):
+        import_handler_module()
+
+
+def test_handler_logs_one_line_per_request_to_stdout(real_artifact, monkeypatch, capsys):
+    monkeypatch.setenv("MODEL_PATH", str(real_artifact))
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"entry-test-{uuid.uuid4().hex[:8]}")
+    module = import_handler_module()
+    capsys.readouterr()
+    module.handler(load_event("get_nearest"), LocalContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 1 and lines[0]["message"] == "request"
+    assert lines[0]["service"].startswith("entry-test-")
