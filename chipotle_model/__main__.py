@@ -1,0 +1,42 @@
+"""Command line: `python -m chipotle_model serve --model ARTIFACT [--host HOST] [--port PORT]`.
+
+Training has its own entry point: `python -m chipotle_model.train`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .model import ModelLoadError
+from .server import DEFAULT_HOST, DEFAULT_PORT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chipotle_model")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="answer the HTTP API locally (the same handler as in Lambda)",
+        description="Serve GET /?lat=..&long=..[&k=..], POST / and GET /health on a local port.",
+    )
+    serve.add_argument("--model", required=True, help="model artifact (from python -m chipotle_model.train)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 = any)")
+    args = parser.parse_args(argv)
+
+    from .server import serve as run_server
+
+    try:
+        run_server(args.model, args.host, args.port)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""A local HTTP server for the API: try it in a browser, without AWS.
+
+    python -m chipotle_model serve --model ARTIFACT [--host 127.0.0.1] [--port 8000]
+
+Each HTTP request becomes the payload-2.0 event API Gateway's HTTP API would send
+(query parameters decoded and repeated ones joined with commas, header names in
+lower case, non-text bodies base64-encoded) and goes to the same Lambda handler that
+runs in AWS; the handler's response is written back as HTTP. Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .api import LocalContext, create_api
+from .model import load_model
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# API Gateway refuses bodies over 10 MB itself, before the Lambda function runs.
+GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+# Content types API Gateway passes as text; any other body arrives base64-encoded.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+Handler = Callable[[dict, object], dict]
+
+
+def _is_text(content_type: str) -> bool:
+    content_type = content_type.split(";")[0].strip().lower()
+    return content_type.startswith(TEXT_TYPES) or content_type.endswith(("+json", "+xml"))
+
+
+def build_event(
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    source_ip: str = "127.0.0.1",
+) -> dict:
+    """The API Gateway HTTP API payload-2.0 event for one HTTP request.
+
+    `target` is the request line's path and query (e.g. "/?lat=1&long=2").
+    """
+    split = urlsplit(target)
+    path = split.path or "/"
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        name = name.lower()
+        if name == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    now = time.time()
+    event: dict = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": split.query,
+        "headers": joined,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": joined.get("host", "localhost"),
+            "domainPrefix": joined.get("host", "localhost").split(".")[0],
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": joined.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if split.query:
+        parameters: dict[str, str] = {}
+        for name, value in parse_qsl(split.query, keep_blank_values=True):
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        event["queryStringParameters"] = parameters
+    if body:
+        text = None
+        if _is_text(joined.get("content-type", "")):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def make_server(handler: Handler, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+    """An HTTP server answering every request with `handler` (one request at a time:
+    the Powertools resolver, like a Lambda execution environment, serves one event at once)."""
+    lock = threading.Lock()
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        server_version = "nearest-store-local"
+
+        def _answer(self) -> None:
+            length = self.headers.get("Content-Length") or "0"
+            try:
+                length = int(length)
+            except ValueError:
+                return self._write(
+                    400, {"Content-Type": "application/json"}, b'{"error": "bad Content-Length"}'
+                )
+            if length > GATEWAY_MAX_BODY_BYTES:
+                self.close_connection = True
+                body = json.dumps({"error": "request body over 10 MB (API Gateway's limit)"}).encode()
+                return self._write(413, {"Content-Type": "application/json"}, body)
+            body = self.rfile.read(length) if length > 0 else b""
+            event = build_event(
+                self.command, self.path, self.headers.items(), body, source_ip=self.client_address[0]
+            )
+            with lock:
+                response = handler(event, LocalContext())
+            payload = response.get("body") or ""
+            payload = (
+                base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
+            )
+            headers = dict(response.get("headers") or {})
+            self._write(int(response["statusCode"]), headers, payload, response.get("cookies") or [])
+
+        def _write(self, status: int, headers: dict, body: bytes, cookies: Iterable[str] = ()) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            for cookie in cookies:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _answer
+
+        def log_message(self, format: str, *args) -> None:  # the handler logs each request already
+            pass
+
+    return ThreadingHTTPServer((host, port), RequestHandler)
+
+
+def serve(artifact: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Load the model, then answer HTTP requests until interrupted."""
+    api = create_api(load_model(artifact))
+    server = make_server(api.handler, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    url = f"http://{bound_host}:{bound_port}/"
+    lat, lon = api.model.stores.latitude[0], api.model.stores.longitude[0]
+    print(
+        f"serving the nearest-store API ({len(api.model)} stores) at {url}\n"
+        f"  try {url}?lat={lat:.6f}&long={lon:.6f}&k=3 or {url}health  (Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
