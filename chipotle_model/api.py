@@ -404,7 +404,7 @@ class NearestStoreApi:
         for i, point in enumerate(points):
             if not isinstance(point, list) or len(point) != 2:
                 raise ApiError(
-                    400, f"points[{i}] must be a [lat, long] pair of numbers, got {_show(json.dumps(point))}"
+                    400, f"points[{i}] must be a [lat, long] pair of numbers, got {_describe(point)}"
                 )
             for name, value in zip(("latitude", "longitude"), point):
                 if type(value) not in (int, float):
@@ -429,6 +429,15 @@ def _request_http(event: Any) -> dict:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _describe(value: Any) -> str:
+    """A parsed JSON value, briefly, for an error message."""
+    if isinstance(value, list):
+        return f"a JSON array of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if isinstance(value, dict):
+        return f"a JSON object with {len(value)} key{'' if len(value) == 1 else 's'}"
+    return _show(json.dumps(value))
 
 
 def _json_type(value: Any) -> str:
