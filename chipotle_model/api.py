@@ -457,5 +457,14 @@ def _json_type(value: Any) -> str:
 def create_api(model: NearestStoreModel, **kwargs) -> NearestStoreApi:
     """The API around `model`, warmed up: `create_api(model).handler(event, context)`."""
     api = NearestStoreApi(model, **kwargs)
+    started = time.perf_counter()
     api.warm_up()
+    api.logger.info(
+        "ready",
+        extra={
+            "store_count": len(model),
+            "data_sha256": model.metadata.get("data_sha256"),
+            "warm_up_ms": round((time.perf_counter() - started) * 1e3, 3),
+        },
+    )
     return api

@@ -62,11 +62,13 @@ def test_handler_init_fails_clearly_without_an_artifact(tmp_path, monkeypatch):
         import_handler_module()
 
 
-def test_handler_logs_one_line_per_request_to_stdout(real_artifact, monkeypatch, capsys):
+def test_handler_logs_ready_at_init_then_one_line_per_request(real_artifact, monkeypatch, capsys):
     monkeypatch.setenv("MODEL_PATH", str(real_artifact))
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"entry-test-{uuid.uuid4().hex[:8]}")
     module = import_handler_module()
-    capsys.readouterr()
+    init = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["message"] for record in init] == ["ready"]
+    assert init[0]["store_count"] == len(module.api.model) and init[0]["warm_up_ms"] > 0
     module.handler(load_event("get_nearest"), LocalContext())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 1 and lines[0]["message"] == "request"
