@@ -6,12 +6,10 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from chipotle_model import load_stores
-from chipotle_model.train import brute_force_nearest_km
 from infra import build_spec
+from tests.handler.cases import all_events, check_answer, load_event
 from tests.images.docker_support import REPO_ROOT, build, run_python
 
 pytestmark = pytest.mark.docker
@@ -21,46 +19,8 @@ VERSIONS = (
 )
 
 
-# The RIE logs "INIT REPORT(durationMs: N)" or, in some versions, "Init Duration: N ms".
-INIT_DURATION = re.compile(r"(?:INIT REPORT\(durationMs: |Init Duration: )([\d.]+)")
-
-
-def http_event(method: str = "GET", path: str = "/", query: str = "", body: str | None = None) -> dict:
-    """An API Gateway HTTP API payload 2.0 event, as API Gateway sends it."""
-    params: dict[str, str] = {}
-    for pair in filter(None, query.split("&")):
-        key, _, value = pair.partition("=")
-        params[key] = f"{params[key]},{value}" if key in params else value
-    event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"accept": "application/json", "host": "example.execute-api.us-east-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "example",
-            "domainName": "example.execute-api.us-east-1.amazonaws.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "pytest",
-            },
-            "requestId": "test-request",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "24/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795514400000,
-        },
-        "isBase64Encoded": False,
-    }
-    if params:
-        event["queryStringParameters"] = params
-    if body is not None:
-        event["body"] = body
-    return event
+# The RIE's measure of the init phase (its REPORT line's "Init Duration" is not meaningful).
+INIT_DURATION = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
@@ -96,44 +56,30 @@ def test_the_serving_model_is_the_one_trained_in_the_training_image(training_ima
     assert trained.stdout == served.stdout and len(trained.stdout.strip()) == 64
 
 
-def test_served_through_the_rie_answers_the_true_nearest_store(lambda_container, repo_data_csv, measurements):
-    stores = load_stores(repo_data_csv).stores
-    lat, lon = np.asarray(stores.latitude), np.asarray(stores.longitude)
-    rng = np.random.default_rng(11)
-    queries = [(39.153198, -77.066176), *zip(rng.uniform(25, 49, 15), rng.uniform(-124, -68, 15))]
-    for q_lat, q_lon in queries:
-        response = lambda_container.invoke(http_event(query=f"lat={q_lat}&long={q_lon}"))
-        assert response["statusCode"] == 200, response
-        body = json.loads(response["body"])
-        want = brute_force_nearest_km(lat, lon, np.array([q_lat]), np.array([q_lon]))[0]
-        assert body["nearest"]["distance_km"] == pytest.approx(want, abs=1e-3)
+def test_served_through_the_rie_every_case_gets_the_same_checked_answer(lambda_container, real_model):
+    """Every API case (tests/events/ and the generated ones) through the container's RIE,
+    checked against brute force exactly as in process."""
+    for name, event in all_events().items():
+        if name == "get_health":
+            continue  # its metadata (created_at) is the image's own model: checked below
+        check_answer(real_model, name, event, lambda_container.invoke(event))
+
+
+def test_served_health_reports_the_models_data_and_versions(lambda_container, real_model, serving_image):
+    response = lambda_container.invoke(load_event("get_health"))
+    assert response["statusCode"] == 200, response
+    health = json.loads(response["body"])
+    for key in ("store_count", "data_sha256", "duplicates_dropped"):
+        assert health[key] == real_model.metadata[key]
+    in_image = json.loads(run_python(serving_image, VERSIONS).stdout)
+    assert health["versions"] == in_image
+
+
+def test_the_rie_reports_the_cold_start(lambda_container, measurements):
+    lambda_container.invoke(load_event("get_nearest"))
     durations = [float(ms) for ms in INIT_DURATION.findall(lambda_container.logs())]
-    assert durations, lambda_container.logs()[-2000:]
+    assert len(durations) == 1, lambda_container.logs()[-2000:]
     measurements.append(f"serving container INIT (RIE): {durations[0]:.0f} ms")
-
-
-@pytest.mark.parametrize(
-    "query",
-    ["long=-77.0", "lat=abc&long=-77.0", "lat=91&long=-77", "lat=39&long=-77&k=0", "lat=39,40&long=-77"],
-)
-def test_served_bad_input_is_a_400_with_a_json_error(lambda_container, query):
-    response = lambda_container.invoke(http_event(query=query))
-    assert response["statusCode"] == 400, response
-    assert json.loads(response["body"])["error"]
-
-
-def test_served_health_reports_the_model(lambda_container, real_store_count):
-    response = lambda_container.invoke(http_event(path="/health"))
-    assert response["statusCode"] == 200, response
-    assert str(real_store_count) in response["body"]
-
-
-def test_served_batch_keeps_input_order(lambda_container):
-    points = [[47.6, -122.3], [40.7, -74.0], [34.0, -118.2]]
-    response = lambda_container.invoke(http_event("POST", body=json.dumps({"points": points})))
-    assert response["statusCode"] == 200, response
-    states = [r["state"] for r in json.loads(response["body"])["results"]]
-    assert states[0] == "Washington" and states[2] == "California"
 
 
 def test_a_broken_csv_fails_the_training_build_with_line_and_column(base_image, repo_data_csv):
