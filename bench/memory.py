@@ -1,0 +1,78 @@
+"""Memory: peak RSS (VmHWM) of the runtime process inside the serving container after 1,000
+requests through the RIE, beside the same image's bare-import and empty handlers and the
+original-way image.
+
+    .venv/bin/python -m bench.memory [--requests 1000]
+
+The request mix: the single-point GETs of tests/events, k=20, 400s and 404s, small POSTs
+and, every 100th request, a 10,000-point POST (the largest request the API accepts).
+VmHWM is read with `docker exec <container> cat /proc/<pid>/status`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+import numpy as np
+
+from bench import support
+
+TARGET_PEAK_MB = 200
+MIX = ("get_nearest", "get_nearest_k20_far", "post_batch", "post_batch_base64", "get_health",
+       "get_out_of_range_lat", "post_malformed_json", "get_unknown_path", "get_nearest_lng")  # fmt: skip
+
+
+def big_batch(n: int = 10_000) -> dict:
+    rng = np.random.default_rng(11)
+    return support.post_event(np.column_stack([rng.uniform(24.5, 49.4, n), rng.uniform(-124.8, -66.9, n)]))
+
+
+def measure(image: str, handler: str | None, requests: int, handlers: support.HandlerDir, mix) -> dict:
+    with support.BenchContainer(image, handler=handler, extra=handlers.docker_args()) as container:
+        container.invoke(mix[0], timeout=60)
+        after_init = container.memory_kb()
+        for i in range(requests):
+            container.invoke(mix[i % len(mix)] if i % 100 != 99 else mix[-1])
+        after = container.memory_kb()
+    return {"init_hwm": after_init["VmHWM"], "hwm": after["VmHWM"], "rss": after["VmRSS"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args()
+    base = support.base_image()
+    image, _ = support.serving_image(base)
+    original = support.original_image(base)
+    handlers = support.HandlerDir()
+    ours_mix = [support.load_event(name) for name in MIX] + [big_batch()]
+    simple_mix = [support.get_event(39.153198, -77.066176), support.get_event(40.7, -74.0)]
+    rows = {}
+    try:
+        rows["ours (serving image)"] = measure(image, None, args.requests, handlers, ours_mix)
+        rows["bare `import sklearn.neighbors` handler, same image"] = measure(
+            image, "bench_import_sklearn.handler", args.requests, handlers, simple_mix
+        )
+        rows["empty handler, same image"] = measure(
+            image, "bench_empty.handler", args.requests, handlers, simple_mix
+        )
+        rows["original way (own image; GETs only)"] = measure(
+            original, None, args.requests, handlers, simple_mix
+        )
+    finally:
+        handlers.cleanup()
+    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {support.machine()}, base {base}\n")
+    print(f"### Runtime process memory in the container ({args.requests:,} requests through the RIE)\n")
+    print("| handler | peak RSS after INIT + 1 request MB | peak RSS (VmHWM) after all MB | RSS at end MB |")
+    print("|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['init_hwm'] / 1024:.1f} | {r['hwm'] / 1024:.1f} | {r['rss'] / 1024:.1f} |")
+    peak = rows["ours (serving image)"]["hwm"] / 1024
+    print(
+        f"\nTarget: peak RSS <= {TARGET_PEAK_MB} MB: {support.met(peak <= TARGET_PEAK_MB)} ({peak:.1f} MB)\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
