@@ -1,0 +1,97 @@
+"""A numpy-only Lambda handler for bench/numpy_only.py: what scikit-learn costs at serve time.
+
+No scikit-learn, scipy or joblib is imported: the stores come as arrays exported from
+the training artifact (stores.npz: 3-D unit vectors, latitudes, longitudes; stores.json:
+the per-store result fields). The nearest store is the one whose unit vector has the
+largest dot product with the query's (largest cosine = smallest great-circle angle):
+an exact brute-force search over all stores. Answers GET /?lat&long[&k] and
+POST / {"points": [...]} with our API's result schema; input checks are minimal.
+The module is self-contained: bench/numpy_only.py mounts it into the serving image.
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+DATA_DIR = os.environ.get("NUMPY_MODEL_DIR", os.path.dirname(os.path.abspath(__file__)))
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_MILE = 1.609344
+CHUNK = 1024  # batch rows per matrix product: 1,024 x stores float64
+
+_arrays = np.load(os.path.join(DATA_DIR, "stores.npz"))
+UNITS = np.ascontiguousarray(_arrays["units"])
+LAT = _arrays["latitude"]
+LON = _arrays["longitude"]
+with open(os.path.join(DATA_DIR, "stores.json")) as f:
+    RECORDS = json.load(f)
+JSON = {"Content-Type": "application/json"}
+if os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # under a Lambda runtime: prove the claim
+    assert "sklearn" not in sys.modules and "scipy" not in sys.modules, "scikit-learn was imported"
+
+
+def unit(lat, lon):
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], axis=-1)
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    a = (
+        np.sin((phi2 - phi1) / 2) ** 2
+        + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def results(indices, lat, lon):
+    km = np.round(haversine_km(lat, lon, LAT[indices], LON[indices]), 3)
+    miles = np.round(km / KM_PER_MILE, 3)
+    return [
+        {**RECORDS[i], "distance_km": d, "distance_miles": m}
+        for i, d, m in zip(indices.tolist(), km.tolist(), miles.tolist())
+    ]
+
+
+def nearest(lat, lon, k=1):
+    dots = UNITS @ unit(lat, lon)
+    if k == 1:
+        order = np.array([int(np.argmax(dots))])
+    else:
+        top = np.argpartition(-dots, k - 1)[:k]
+        order = top[np.argsort(-dots[top], kind="stable")]
+    return results(order, lat, lon)
+
+
+def nearest_batch(lat, lon):
+    out = np.empty(len(lat), dtype=np.intp)
+    for start in range(0, len(lat), CHUNK):
+        q = unit(lat[start : start + CHUNK], lon[start : start + CHUNK])
+        out[start : start + CHUNK] = np.argmax(q @ UNITS.T, axis=1)
+    return results(out, lat, lon)
+
+
+def respond(status, body):
+    return {"statusCode": status, "headers": JSON, "body": json.dumps(body, separators=(",", ":"))}
+
+
+def handler(event, context):
+    method = event.get("requestContext", {}).get("http", {}).get("method")
+    try:
+        if method == "GET":
+            params = event.get("queryStringParameters") or {}
+            lat, lon = float(params["lat"]), float(params["long"])
+            k = int(params.get("k", 1))
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 1 <= k <= 20) or math.isnan(lat + lon):
+                return respond(400, {"error": "lat/long out of range or bad k"})
+            stores = nearest(lat, lon, k)
+            query = {"latitude": lat, "longitude": lon, "k": k}
+            return respond(200, {"query": query, "nearest": stores[0], "stores": stores})
+        if method == "POST":
+            points = np.array(json.loads(event["body"])["points"], dtype=np.float64)
+            return respond(200, {"results": nearest_batch(points[:, 0], points[:, 1])})
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        return respond(400, {"error": str(exc)})
+    return respond(404, {"error": "not found"})
