@@ -149,23 +149,19 @@ class ModelImages(pulumi.ComponentResource):
         training_spec = build_spec.training_build(
             data_path=dataset.path, architecture=settings.architecture, base_image=settings.base_image
         )
-        if archive is None:
-            self.training = docker.Image(
-                f"{name}-training",
-                build=docker_build(training_spec),
-                image_name=f"{local_name}:latest",
-                skip_push=True,
-                opts=child,
-            )
-        else:
-            self.training = docker.Image(
-                f"{name}-training",
-                build=docker_build(training_spec),
-                image_name=archive.url.apply(lambda url: f"{url}:data-{dataset.sha256[:16]}"),
-                registry=archive.registry,
-                skip_push=False,
-                opts=child,
-            )
+        archived = archive is not None  # else the training image stays on this machine
+        self.training = docker.Image(
+            f"{name}-training",
+            build=docker_build(training_spec),
+            image_name=(
+                archive.url.apply(lambda url: f"{url}:data-{dataset.sha256[:16]}")
+                if archived
+                else f"{local_name}:latest"
+            ),
+            registry=archive.registry if archived else None,
+            skip_push=not archived,
+            opts=child,
+        )
 
         # Name the training image by its identity, so the serving build can `FROM` it.
         self.training_tag = docker.Tag(
