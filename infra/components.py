@@ -193,7 +193,7 @@ class ModelImages(pulumi.ComponentResource):
         # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys.
         self.image_uri: pulumi.Output[str] = self.serving.repo_digest
         self.training_image: pulumi.Output[str] = (
-            self.training.repo_digest if archive is not None else self.training_tag.target_image
+            self.training.repo_digest if archived else self.training_tag.target_image
         )
         self.register_outputs({"image_uri": self.image_uri, "training_image": self.training_image})
 
