@@ -1,6 +1,7 @@
 """Warm latency: the full handler (event in, response out) vs the original's handler vs the
 bare nearest-neighbour query, in process; then the RIE's warm Duration of our handler vs an
-empty handler in the same image and the same emulator.
+empty handler in the same image and the same emulator, with two variants that show what
+the request log line and the Powertools router cost there.
 
     .venv/bin/python -m bench.warm_latency [--requests 5000] [--rie-requests 1000] [--no-rie]
 
@@ -113,37 +114,64 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
     return rows, wrong == 0
 
 
+# A handler answering from the same loaded model without the Powertools router or log:
+# what the router and the per-request log line cost through the RIE.
+BARE_HANDLER = """import json
+from handler import api
+_nearest = api.model.nearest
+
+def handler(event, context):
+    q = event["queryStringParameters"]
+    stores = _nearest(float(q["lat"]), float(q["long"]))
+    body = {"nearest": stores[0], "stores": stores}
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body, separators=(",", ":"))}
+"""
+
+
 def through_rie(requests: int) -> None:
-    """Ours and an empty handler, each in a fresh container of the same serving image, the
-    requests alternating between the two; the RIE's REPORT Duration of each."""
+    """Ours, its variants and an empty handler, each in a fresh container of the same serving
+    image, requests alternating between them; the RIE's REPORT Duration of each."""
     base = support.base_image()
     image, _ = support.serving_image(base)
-    handlers = support.HandlerDir()
+    handlers = support.HandlerDir({"bench_bare_model": BARE_HANDLER})
+    args = handlers.docker_args()
+    kinds = {
+        "ours (GET /?lat&long)": (None, []),
+        "ours, POWERTOOLS_LOG_LEVEL=WARNING (no request log line)": (
+            None,
+            ["-e", "POWERTOOLS_LOG_LEVEL=WARNING"],
+        ),
+        "model.nearest + json.dumps, no router, no log": ("bench_bare_model.handler", []),
+        "empty handler, same image": ("bench_empty.handler", []),
+    }
     rng = np.random.default_rng(3)
     points = np.column_stack([rng.uniform(24.5, 49.4, requests), rng.uniform(-124.8, -66.9, requests)])
+    containers = {}
+    durations = {}
+    warm = 50
     try:
-        with (
-            support.BenchContainer(image, extra=handlers.docker_args()) as ours,
-            support.BenchContainer(
-                image, handler="bench_empty.handler", extra=handlers.docker_args()
-            ) as empty,
-        ):
-            warm = 50
-            for i in range(requests + warm):
-                event = support.get_event(*map(float, points[i % requests]))
-                for container in (ours, empty):
-                    assert container.invoke(event)["statusCode"] == 200
-            d_ours = ours.durations_ms(requests + warm)[warm + 1 :]
-            d_empty = empty.durations_ms(requests + warm)[warm + 1 :]
+        for name, (handler, extra) in kinds.items():
+            containers[name] = support.BenchContainer(image, handler=handler, extra=args + extra)
+        for i in range(requests + warm):
+            event = support.get_event(*map(float, points[i % requests]))
+            for container in containers.values():
+                assert container.invoke(event)["statusCode"] == 200
+        for name, container in containers.items():
+            durations[name] = container.durations_ms(requests + warm)[warm + 1 :]
     finally:
+        for container in containers.values():
+            container.stop()
         handlers.cleanup()
-    print(f"### Warm Duration through the RIE ({image}, {len(d_ours):,} requests each, alternating)\n")
-    print("| handler | p50 ms | p90 ms | p99 ms |")
-    print("|---|---|---|---|")
-    for name, values in (("ours (GET /?lat&long)", d_ours), ("empty handler, same image", d_empty)):
+    n = len(durations["empty handler, same image"])
+    print(f"### Warm Duration through the RIE ({image}, {n:,} requests each, alternating)\n")
+    print("| handler | p50 ms | p90 ms | p99 ms | p50 minus empty |")
+    print("|---|---|---|---|---|")
+    empty = support.median(durations["empty handler, same image"])
+    for name, values in durations.items():
         print(f"| {name} | {support.median(values):.2f} | {support.pct(values, 90):.2f} "
-              f"| {support.pct(values, 99):.2f} |")  # fmt: skip
-    gap = support.median(d_ours) - support.median(d_empty)
+              f"| {support.pct(values, 99):.2f} | {support.median(values) - empty:+.2f} |")  # fmt: skip
+    gap = support.median(durations["ours (GET /?lat&long)"]) - empty
     print(
         f"\nTarget: warm Duration within {TARGET_RIE_OVERHEAD_MS} ms of the empty handler's: "
         f"{support.met(gap <= TARGET_RIE_OVERHEAD_MS)} (median gap {gap:.2f} ms)\n"
