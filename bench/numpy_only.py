@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,15 +74,6 @@ def serve_time_packages_mb(image: str) -> float:
     return int(docker("run", "--rm", "--entrypoint", "python", image, "-c", code).stdout) / 1e6
 
 
-def timed(fn, args_list) -> list[float]:
-    out = []
-    for args in args_list:
-        t0 = time.perf_counter()
-        fn(*args)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--containers", type=int, default=5)
@@ -126,10 +116,10 @@ def report(image, model, api, numpy_handler, handlers, args) -> None:
     batch_s = {"ours": [], "numpy only": []}
     for r in range(10):
         chunk = [(e, context) for e in events[r * 500 : (r + 1) * 500]]
-        in_process["ours"] += timed(api.handler, chunk)
-        in_process["numpy only"] += timed(numpy_handler.handler, chunk)
-        batch_s["ours"] += timed(api.handler, [(batch, context)])
-        batch_s["numpy only"] += timed(numpy_handler.handler, [(batch, context)])
+        in_process["ours"] += support.time_calls(api.handler, chunk)
+        in_process["numpy only"] += support.time_calls(numpy_handler.handler, chunk)
+        batch_s["ours"] += support.time_calls(api.handler, [(batch, context)])
+        batch_s["numpy only"] += support.time_calls(numpy_handler.handler, [(batch, context)])
 
     kinds = {"ours": None, "numpy only": "numpy_handler.handler"}
     event = support.get_event(39.153198, -77.066176)

@@ -99,6 +99,16 @@ def query_points(stores_lat, stores_lon, n: int, seed: int = 7):
     return points[rng.permutation(n)]
 
 
+def time_calls(fn, args_list) -> list[float]:
+    """Seconds each call `fn(*args)` took, one per entry of `args_list`."""
+    out = []
+    for args in args_list:
+        t0 = time.perf_counter()
+        fn(*args)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def pct(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 

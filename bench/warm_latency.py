@@ -17,7 +17,6 @@ import logging
 import os
 import pickle
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,15 +45,6 @@ def build(csv: Path, workdir: Path):
     with pickle_path.open("wb") as f:
         pickle.dump(train_original(str(csv)), f)
     return model, api, original_handler(str(pickle_path))
-
-
-def time_calls(fn, args_list) -> list[float]:
-    out = []
-    for args in args_list:
-        t0 = time.perf_counter()
-        fn(*args)
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def in_process(csv: Path, requests: int) -> tuple[list, bool]:
@@ -94,7 +84,7 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
             chunk = args[r * per_round : (r + 1) * per_round]
             if name.startswith("original"):  # ~3 ms each: a tenth of the requests is plenty
                 chunk = chunk[: max(20, per_round // 10)]
-            times[name] += time_calls(fn, chunk)
+            times[name] += support.time_calls(fn, chunk)
     floor = np.median(times["floor: bare KDTree.query on one unit vector"])
     rows = []
     for name, values in times.items():
