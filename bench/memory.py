@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
+from tests.handler.cases import load_event
 
 TARGET_PEAK_MB = 200
 MIX = ("get_nearest", "get_nearest_k20_far", "post_batch", "post_batch_base64", "get_health",
@@ -46,7 +47,7 @@ def main() -> None:
     image, _ = support.serving_image(base)
     original = support.original_image(base)
     handlers = support.HandlerDir()
-    ours_mix = [support.load_event(name) for name in MIX] + [big_batch()]
+    ours_mix = [load_event(name) for name in MIX] + [big_batch()]
     simple_mix = [support.get_event(39.153198, -77.066176), support.get_event(40.7, -74.0)]
     rows = {}
     try:

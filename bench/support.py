@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from infra import build_spec
+from tests.handler.cases import load_event
 from tests.images.docker_support import (
+    INIT_REPORT,
     REPO_ROOT,
     STAND_IN_BASE,
     LambdaContainer,
@@ -31,8 +33,6 @@ from tests.images.docker_support import (
 )
 
 SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
-EVENTS_DIR = REPO_ROOT / "tests" / "events"
-INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 # The RIE's own log of each invocation; for the first one, REPORT's Duration includes INIT.
 INVOKE_DONE = re.compile(r"INVOKE RTDONE\(status: \w+, produced bytes: \d+, duration: ([\d.]+)ms\)")
 # The first REPORT carries an "Init Duration" (meaningless in the RIE) before "Duration".
@@ -63,10 +63,6 @@ def repo_data_csv() -> Path:
         target.parent.mkdir(exist_ok=True)
         shutil.copyfile(csv_path(), target)
     return target
-
-
-def load_event(name: str) -> dict:
-    return json.loads((EVENTS_DIR / f"{name}.json").read_text())
 
 
 def get_event(lat: float, lon: float) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -12,6 +13,9 @@ import uuid
 from pathlib import Path
 
 from infra import build_spec
+
+# The RIE's measure of the init phase (its REPORT line's "Init Duration" is not meaningful).
+INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAND_IN_BASE = "local/lambda-python:3.13"

@@ -10,17 +10,13 @@ import pytest
 
 from infra import build_spec
 from tests.handler.cases import all_events, check_answer, load_event
-from tests.images.docker_support import REPO_ROOT, build, run_python
+from tests.images.docker_support import INIT_REPORT, REPO_ROOT, build, run_python
 
 pytestmark = pytest.mark.docker
 
 VERSIONS = (
     "import json; from chipotle_model.model import runtime_versions; print(json.dumps(runtime_versions()))"
 )
-
-
-# The RIE's measure of the init phase (its REPORT line's "Init Duration" is not meaningful).
-INIT_DURATION = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
@@ -77,7 +73,7 @@ def test_served_health_reports_the_models_data_and_versions(lambda_container, re
 
 def test_the_rie_reports_the_cold_start(lambda_container, measurements):
     lambda_container.invoke(load_event("get_nearest"))
-    durations = [float(ms) for ms in INIT_DURATION.findall(lambda_container.logs())]
+    durations = [float(ms) for ms in INIT_REPORT.findall(lambda_container.logs())]
     assert len(durations) == 1, lambda_container.logs()[-2000:]
     measurements.append(f"serving container INIT (RIE): {durations[0]:.0f} ms")
 
