@@ -40,7 +40,6 @@ images = ModelImages(
 function = ServingFunction(
     "function",
     function_name=prefix,
-    service_name=pulumi.get_project(),
     image_uri=images.image_uri,
     settings=settings,
 )

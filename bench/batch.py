@@ -3,8 +3,8 @@ handler, JSON body in, JSON body out) and through the RIE in the serving contain
 
     .venv/bin/python -m bench.batch [--repeats 20]
 
-Every answer is checked against brute force. "model.nearest_batch" is the vectorised
-query plus result dicts without HTTP; the RIE rows use its REPORT Duration and the
+Every answer is checked against brute force. "model.query + records" is the vectorised
+query plus the answer's records without HTTP; the RIE rows use its REPORT Duration and the
 client's wall time (which adds moving ~1.6 MB of JSON through the emulator).
 """
 
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import NearestStoreModel, load_model, load_stores
-from chipotle_model.api import MAX_POINTS, LocalContext, create_api, make_logger
+from chipotle_model import NearestStoreModel, StoreRecords, load_model, load_stores
+from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.params import MAX_POINTS
 from chipotle_model.train import brute_force_nearest_km
 
 TARGET_POINTS_PER_S = 100_000
@@ -48,8 +49,9 @@ def main() -> None:
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     points = support.query_points(lat, lon, n, seed=5)
     truth = brute_force_nearest_km(lat, lon, points[:, 0], points[:, 1])
-    event = support.post_event(points)
+    event = support.points_event(points)
     context = LocalContext()
+    records = StoreRecords.from_table(model.stores)
 
     wrong = wrong_answers(api.handler(event, context)["body"], truth)
     handler_s, batch_s = [], []
@@ -58,13 +60,14 @@ def main() -> None:
         api.handler(event, context)
         handler_s.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        model.nearest_batch(points[:, 0], points[:, 1])
+        distances, indices = model.query(points[:, 0], points[:, 1])
+        records.rows(distances[:, 0], indices[:, 0])
         batch_s.append(time.perf_counter() - t0)
 
     base = support.base_image()
     image, _ = support.serving_image(base)
     wall_s = []
-    with support.BenchContainer(image) as container:
+    with support.LambdaContainer(image) as container:
         for i in range(args.repeats + 1):
             t0 = time.perf_counter()
             response = container.invoke(event, timeout=60)
@@ -81,7 +84,7 @@ def main() -> None:
     print("| path | ms per request | points/s |")
     print("|---|---|---|")
     for name, values in (
-        ("model.nearest_batch (no HTTP)", batch_s),
+        ("model.query + records (no HTTP)", batch_s),
         ("full handler in process (JSON in, JSON out)", handler_s),
         ("through the RIE: REPORT Duration", reported_s),
         ("through the RIE: client wall time", wall_s),

@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 
 from bench import support
-from tests.images.docker_support import docker
+from tests.support.docker import docker
 
 TARGET_RATIO = 1.15
 
@@ -50,7 +50,7 @@ def main() -> None:
     image, _ = support.serving_image(base)
     original = support.original_image(base)
     handlers = support.HandlerDir()
-    event = support.get_event(39.153198, -77.066176)
+    event = support.point_event(39.153198, -77.066176)
     kinds = {
         "ours (serving image)": (image, None),
         "bare `import sklearn.neighbors` handler, same image": (image, "bench_import_sklearn.handler"),

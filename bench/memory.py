@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
-from tests.handler.cases import load_event
+from tests.support.events import load_event
 
 TARGET_PEAK_MB = 200
 MIX = ("get_nearest", "get_nearest_k20_far", "post_batch", "post_batch_base64", "get_health",
@@ -26,11 +26,11 @@ MIX = ("get_nearest", "get_nearest_k20_far", "post_batch", "post_batch_base64", 
 
 def big_batch(n: int = 10_000) -> dict:
     rng = np.random.default_rng(11)
-    return support.post_event(np.column_stack([rng.uniform(24.5, 49.4, n), rng.uniform(-124.8, -66.9, n)]))
+    return support.points_event(np.column_stack([rng.uniform(24.5, 49.4, n), rng.uniform(-124.8, -66.9, n)]))
 
 
 def measure(image: str, handler: str | None, requests: int, handlers: support.HandlerDir, mix) -> dict:
-    with support.BenchContainer(image, handler=handler, extra=handlers.docker_args()) as container:
+    with support.LambdaContainer(image, handler=handler, extra=handlers.docker_args()) as container:
         container.invoke(mix[0], timeout=60)
         after_init = container.memory_kb()
         for i in range(requests):
@@ -48,7 +48,7 @@ def main() -> None:
     original = support.original_image(base)
     handlers = support.HandlerDir()
     ours_mix = [load_event(name) for name in MIX] + [big_batch()]
-    simple_mix = [support.get_event(39.153198, -77.066176), support.get_event(40.7, -74.0)]
+    simple_mix = [support.point_event(39.153198, -77.066176), support.point_event(40.7, -74.0)]
     rows = {}
     try:
         rows["ours (serving image)"] = measure(image, None, args.requests, handlers, ours_mix)

@@ -25,13 +25,13 @@ SIZES_MB = (512, 1024, 1769, 3008)
 def measure(image: str, memory_mb: int, containers: int, requests: int, batch_event: dict) -> dict:
     cpus = memory_mb / support.MB_PER_VCPU
     quota = {"cpus": cpus, "memory_mb": memory_mb}
-    event = support.get_event(39.153198, -77.066176)
+    event = support.point_event(39.153198, -77.066176)
     colds = [support.cold_start(image, event, **quota) for _ in range(containers)]
     rng = np.random.default_rng(memory_mb)
-    with support.BenchContainer(image, **quota) as container:
+    with support.LambdaContainer(image, **quota) as container:
         container.invoke(event, timeout=60)
         for _ in range(requests):
-            ev = support.get_event(float(rng.uniform(24.5, 49.4)), float(rng.uniform(-124.8, -66.9)))
+            ev = support.point_event(float(rng.uniform(24.5, 49.4)), float(rng.uniform(-124.8, -66.9)))
             assert container.invoke(ev)["statusCode"] == 200
         warm = container.durations_ms(requests + 1)[1:]
         for _ in range(5):
@@ -56,7 +56,7 @@ def main() -> None:
     base = support.base_image()
     image, _ = support.serving_image(base)
     rng = np.random.default_rng(2)
-    batch_event = support.post_event(
+    batch_event = support.points_event(
         np.column_stack([rng.uniform(24.5, 49.4, 10_000), rng.uniform(-124.8, -66.9, 10_000)])
     )
     rows = {mb: measure(image, mb, args.containers, args.requests, batch_event) for mb in SIZES_MB}

@@ -5,8 +5,9 @@ the training artifact (stores.npz: 3-D unit vectors, latitudes, longitudes; stor
 the per-store result fields). The nearest store is the one whose unit vector has the
 largest dot product with the query's (largest cosine = smallest great-circle angle):
 an exact brute-force search over all stores. Answers GET /?lat&long[&k] and
-POST / {"points": [...]} with our API's result schema; input checks are minimal.
-The module is self-contained: bench/numpy_only.py mounts it into the serving image.
+POST / {"points": [...]} with our API's answers, built by chipotle_model.response (which
+imports numpy only); input checks are minimal. bench/numpy_only.py mounts it into the
+serving image.
 """
 
 import json
@@ -16,9 +17,10 @@ import sys
 
 import numpy as np
 
+from chipotle_model.response import StoreRecords, batch_answer, nearest_answer
+
 DATA_DIR = os.environ.get("NUMPY_MODEL_DIR", os.path.dirname(os.path.abspath(__file__)))
 EARTH_RADIUS_KM = 6371.0088
-KM_PER_MILE = 1.609344
 CHUNK = 1024  # batch rows per matrix product: 1,024 x stores float64
 
 _arrays = np.load(os.path.join(DATA_DIR, "stores.npz"))
@@ -26,7 +28,7 @@ UNITS = np.ascontiguousarray(_arrays["units"])
 LAT = _arrays["latitude"]
 LON = _arrays["longitude"]
 with open(os.path.join(DATA_DIR, "stores.json")) as f:
-    RECORDS = json.load(f)
+    RECORDS = StoreRecords(json.load(f))
 JSON = {"Content-Type": "application/json"}
 if os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # under a Lambda runtime: prove the claim
     assert "sklearn" not in sys.modules and "scipy" not in sys.modules, "scikit-learn was imported"
@@ -47,12 +49,7 @@ def haversine_km(lat1, lon1, lat2, lon2):
 
 
 def results(indices, lat, lon):
-    km = np.round(haversine_km(lat, lon, LAT[indices], LON[indices]), 3)
-    miles = np.round(km / KM_PER_MILE, 3)
-    return [
-        {**RECORDS[i], "distance_km": d, "distance_miles": m}
-        for i, d, m in zip(indices.tolist(), km.tolist(), miles.tolist())
-    ]
+    return RECORDS.rows(haversine_km(lat, lon, LAT[indices], LON[indices]), indices)
 
 
 def nearest(lat, lon, k=1):
@@ -86,12 +83,10 @@ def handler(event, context):
             k = int(params.get("k", 1))
             if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 1 <= k <= 20) or math.isnan(lat + lon):
                 return respond(400, {"error": "lat/long out of range or bad k"})
-            stores = nearest(lat, lon, k)
-            query = {"latitude": lat, "longitude": lon, "k": k}
-            return respond(200, {"query": query, "nearest": stores[0], "stores": stores})
+            return respond(200, nearest_answer(lat, lon, k, nearest(lat, lon, k)))
         if method == "POST":
             points = np.array(json.loads(event["body"])["points"], dtype=np.float64)
-            return respond(200, {"results": nearest_batch(points[:, 0], points[:, 1])})
+            return respond(200, batch_answer(nearest_batch(points[:, 0], points[:, 1])))
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         return respond(400, {"error": str(exc)})
     return respond(404, {"error": "not found"})

@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model
+from chipotle_model import StoreRecords, load_model
 from chipotle_model.api import LocalContext, create_api, make_logger
 from chipotle_model.train import brute_force_nearest_km
-from tests.images.docker_support import docker
+from infra import build_spec
+from tests.support.docker import docker
 
 HANDLER_SOURCE = Path(__file__).with_name("numpy_handler.py")
 SERVE_TIME_DISTRIBUTIONS = ("scikit-learn", "scipy", "joblib", "threadpoolctl", "narwhals")
@@ -40,7 +41,7 @@ def artifact_from_image(image: str, dest: Path) -> Path:
     name = f"nearest-store-bench-export-{os.urandom(4).hex()}"
     docker("create", "--name", name, image)
     try:
-        docker("cp", f"{name}:/var/task/model/model.joblib", str(dest / "model.joblib"))
+        docker("cp", f"{name}:{build_spec.MODEL_PATH}", str(dest / "model.joblib"))
     finally:
         docker("rm", "-f", name, check=False)
     return dest / "model.joblib"
@@ -54,10 +55,7 @@ def export_arrays(model, dest: Path) -> None:
         latitude=np.asarray(model.stores.latitude, dtype=np.float64),
         longitude=np.asarray(model.stores.longitude, dtype=np.float64),
     )
-    records = [
-        {k: r[k] for k in ("address", "city", "state", "latitude", "longitude")} for r in model._records
-    ]
-    (dest / "stores.json").write_text(json.dumps(records))
+    (dest / "stores.json").write_text(json.dumps(StoreRecords.from_table(model.stores).base))
 
 
 def serve_time_packages_mb(image: str) -> float:
@@ -99,8 +97,8 @@ def main() -> None:
 def report(image, model, api, numpy_handler, handlers, args) -> None:
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     points = support.query_points(lat, lon, 5000, seed=13)
-    events = [support.get_event(float(a), float(b)) for a, b in points]
-    batch = support.post_event(support.query_points(lat, lon, 10_000, seed=17))
+    events = [support.point_event(float(a), float(b)) for a, b in points]
+    batch = support.points_event(support.query_points(lat, lon, 10_000, seed=17))
     batch_points = np.array(json.loads(batch["body"])["points"])
     context = LocalContext()
     truth = np.round(brute_force_nearest_km(lat, lon, points[:, 0], points[:, 1]), 3)
@@ -122,7 +120,7 @@ def report(image, model, api, numpy_handler, handlers, args) -> None:
         batch_s["numpy only"] += support.time_calls(numpy_handler.handler, [(batch, context)])
 
     kinds = {"ours": None, "numpy only": "numpy_handler.handler"}
-    event = support.get_event(39.153198, -77.066176)
+    event = support.point_event(39.153198, -77.066176)
     inits = {name: [] for name in kinds}
     for _ in range(args.containers):
         for name, handler in kinds.items():
@@ -131,7 +129,7 @@ def report(image, model, api, numpy_handler, handlers, args) -> None:
             )
     memory, rie = {}, {}
     containers = {
-        name: support.BenchContainer(image, handler=handler, extra=handlers.docker_args())
+        name: support.LambdaContainer(image, handler=handler, extra=handlers.docker_args())
         for name, handler in kinds.items()
     }
     try:

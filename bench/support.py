@@ -7,9 +7,7 @@ the real Runtime Interface Emulator, as the image tests run them.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -18,25 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from infra import build_spec
-from tests.handler.cases import load_event
-from tests.images.docker_support import (
-    INIT_REPORT,
-    REPO_ROOT,
-    STAND_IN_BASE,
+from chipotle_model import load_stores
+from tests.support import REPO_ROOT, real_csv, repo_data_csv
+from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
     LambdaContainer,
-    built,
+    build_model_images,
+    cold_start,
     docker,
     docker_available,
-    image_id,
     image_size_mb,
+    lambda_base_image,
 )
+from tests.support.events import point_event, points_event  # noqa: F401
 
-SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
-# The RIE's own log of each invocation; for the first one, REPORT's Duration includes INIT.
-INVOKE_DONE = re.compile(r"INVOKE RTDONE\(status: \w+, produced bytes: \d+, duration: ([\d.]+)ms\)")
-# The first REPORT carries an "Init Duration" (meaningless in the RIE) before "Duration".
-REPORT_DURATION = re.compile(r"REPORT RequestId: \S+\s+(?:Init Duration: [\d.]+ ms\s+)?Duration: ([\d.]+) ms")
 ORIGINAL_IMAGE_DIR = REPO_ROOT / "bench" / "original_image"
 ORIGINAL_PICKLE = "/var/task/model.pkl"
 
@@ -50,33 +42,10 @@ MB_PER_VCPU = 1769  # Lambda: 1,769 MB of memory = 1 vCPU, proportional
 
 
 def csv_path() -> Path:
-    path = Path(os.environ.get("CHIPOTLE_STORES_CSV", SHARED_CSV))
+    path = real_csv()
     if not path.is_file():
         raise SystemExit(f"the store CSV is not at {path} (set CHIPOTLE_STORES_CSV)")
     return path
-
-
-def repo_data_csv() -> Path:
-    """The CSV at the image builds' default data path (data/ is gitignored)."""
-    target = REPO_ROOT / build_spec.DEFAULT_DATA_PATH
-    if not target.is_file():
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(csv_path(), target)
-    return target
-
-
-def get_event(lat: float, lon: float) -> dict:
-    event = load_event("get_nearest")
-    event["rawQueryString"] = f"lat={lat!r}&long={lon!r}"
-    event["queryStringParameters"] = {"lat": repr(lat), "long": repr(lon)}
-    return event
-
-
-def post_event(points) -> dict:
-    event = load_event("post_batch")
-    event["body"] = json.dumps({"points": [[float(a), float(b)] for a, b in points]})
-    event["isBase64Encoded"] = False
-    return event
 
 
 def query_points(stores_lat, stores_lon, n: int, seed: int = 7):
@@ -133,12 +102,7 @@ def base_image() -> str:
     """$LAMBDA_BASE_IMAGE, else the stand-in (built by scripts/lambda-base/build if missing)."""
     if not docker_available():
         raise SystemExit("no Docker engine answers: run `setsid scripts/ensure-docker`")
-    chosen = os.environ.get("LAMBDA_BASE_IMAGE", STAND_IN_BASE)
-    if docker("image", "inspect", chosen, check=False).returncode != 0:
-        if chosen != STAND_IN_BASE:
-            raise SystemExit(f"base image {chosen} is not present")
-        subprocess.run([str(REPO_ROOT / "scripts/lambda-base/build")], check=True)
-    return chosen
+    return lambda_base_image()
 
 
 def serving_image(base: str) -> tuple[str, str]:
@@ -146,16 +110,9 @@ def serving_image(base: str) -> tuple[str, str]:
 
     Returns (serving tag, training tag named by its image ID, as the Pulumi program does).
     """
-    from chipotle_model import load_stores
-
-    data = repo_data_csv()
-    tag = built(build_spec.training_build(base_image=base), "nearest-store-training:bench")
-    training = f"nearest-store-training:{image_id(tag).split(':')[-1][:12]}"
-    docker("tag", tag, training)
-    spec = build_spec.serving_build(
-        training_image=training, data_sha256=load_stores(data).sha256, base_image=base
-    )
-    return built(spec, "nearest-store:bench"), training
+    csv_path()
+    images = build_model_images(base, load_stores(repo_data_csv()).sha256, name="nearest-store-bench")
+    return images.serving, images.training
 
 
 def original_image(base: str) -> str:
@@ -216,102 +173,9 @@ class HandlerDir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-# --- containers through the RIE -----------------------------------------------------------
-
-
-class BenchContainer(LambdaContainer):
-    """LambdaContainer with CPU/memory quotas, extra `docker run` arguments and another CMD."""
-
-    def __init__(self, image: str, *, handler: str | None = None, cpus: float | None = None,
-                 memory_mb: int | None = None, extra: list[str] | None = None):  # fmt: skip
-        from tests.images.docker_support import free_port
-
-        self.port = free_port()
-        self.name = f"nearest-store-bench-{os.urandom(4).hex()}"
-        args = ["run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.port}:8080"]
-        if cpus is not None:
-            args += [f"--cpus={cpus:.3f}"]
-        if memory_mb is not None:
-            args += [f"--memory={memory_mb}m", f"--memory-swap={memory_mb}m"]
-        args += [*(extra or []), image]
-        if handler:
-            args.append(handler)
-        docker(*args)
-        self.url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations"
-
-    def __enter__(self) -> BenchContainer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def init_ms(self, timeout: float = 10) -> float:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = INIT_REPORT.findall(self.logs())
-            if found:
-                return float(found[0])
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no INIT REPORT in the logs of {self.name}:\n{self.logs()[-3000:]}")
-            time.sleep(0.05)
-
-    def durations_ms(self, expected: int = 1, timeout: float = 10) -> list[float]:
-        """The REPORT Durations logged so far (waits until there are at least `expected`)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [float(d) for d in REPORT_DURATION.findall(self.logs())]
-            if len(found) >= expected or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
-    def runtime_pid(self) -> int:
-        """The PID (inside the container) of the runtime process, python -m awslambdaric."""
-        script = (
-            "for d in /proc/[0-9]*; do "
-            "case \"$(tr '\\0' ' ' < $d/cmdline 2>/dev/null)\" in "
-            "python*awslambdaric*) echo ${d#/proc/};; esac; done"
-        )
-        out = docker("exec", self.name, "sh", "-c", script).stdout.split()
-        pids = [int(p) for p in out]
-        if len(pids) != 1:
-            raise RuntimeError(f"expected one runtime process, found {pids}")
-        return pids[0]
-
-    def memory_kb(self) -> dict[str, int]:
-        """VmHWM (peak RSS) and VmRSS of the runtime process, from /proc/<pid>/status."""
-        status = docker("exec", self.name, "cat", f"/proc/{self.runtime_pid()}/status").stdout
-        values = {}
-        for line in status.splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                values[key] = int(rest.split()[0])
-        return values
-
-
-def cold_start(image: str, event: dict, *, handler: str | None = None, **kwargs) -> dict[str, float]:
-    """One fresh container: INIT REPORT and the duration of the first (cold) invocation
-    (the RIE's INVOKE RTDONE: the REPORT Duration of a first invocation includes INIT)."""
-    with BenchContainer(image, handler=handler, **kwargs) as container:
-        response = container.invoke(event, timeout=60)
-        if response.get("statusCode") != 200:
-            raise RuntimeError(f"cold invocation failed in {image} {handler}: {str(response)[:300]}")
-        init = container.init_ms()
-        container.durations_ms(1)
-        first = float(INVOKE_DONE.findall(container.logs())[0])
-    return {"init": init, "first": first}
-
-
 def lambda_cost(duration_ms: float, memory_mb: int, *, requests: bool = True) -> float:
     """Dollars for one invocation billed at duration_ms (rounded up to 1 ms)."""
     billed_s = np.ceil(duration_ms) / 1e3
     return billed_s * memory_mb / 1024 * PRICE_PER_GB_SECOND + (
         PRICE_PER_MILLION_REQUESTS / 1e6 if requests else 0.0
     )
-
-
-__all__ = [
-    "REPO_ROOT",
-    "BenchContainer",
-    "HandlerDir",
-    "image_size_mb",
-]

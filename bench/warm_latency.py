@@ -56,7 +56,7 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
     model, api, original = build(csv, workdir)
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     points = support.query_points(lat, lon, requests)
-    events = [support.get_event(float(a), float(b)) for a, b in points]
+    events = [support.point_event(float(a), float(b)) for a, b in points]
     context = LocalContext()
 
     # 0 wrong answers: the handler's nearest store is the brute-force nearest, for every point.
@@ -68,8 +68,8 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
     candidates = {
         "full handler (event in, response out)": (api.handler, [(e, context) for e in events]),
         "original's handler (unpickle per request)": (original, [(e, context) for e in events]),
-        "model.nearest (validated query + result dicts)": (
-            model.nearest,
+        "model.query + records (validated query + result dicts)": (
+            lambda a, b: api.records.rows(*(column[0] for column in model.query(a, b))),
             [(float(a), float(b)) for a, b in points],
         ),
         "floor: bare KDTree.query on one unit vector": (
@@ -108,11 +108,12 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
 # what the router and the per-request log line cost through the RIE.
 BARE_HANDLER = """import json
 from handler import api
-_nearest = api.model.nearest
+_query, _rows = api.model.query, api.records.rows
 
 def handler(event, context):
     q = event["queryStringParameters"]
-    stores = _nearest(float(q["lat"]), float(q["long"]))
+    distances, indices = _query(float(q["lat"]), float(q["long"]))
+    stores = _rows(distances[0], indices[0])
     body = {"nearest": stores[0], "stores": stores}
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
             "body": json.dumps(body, separators=(",", ":"))}
@@ -132,7 +133,7 @@ def through_rie(requests: int) -> None:
             None,
             ["-e", "POWERTOOLS_LOG_LEVEL=WARNING"],
         ),
-        "model.nearest + json.dumps, no router, no log": ("bench_bare_model.handler", []),
+        "model.query + records + json.dumps, no router, no log": ("bench_bare_model.handler", []),
         "empty handler, same image": ("bench_empty.handler", []),
     }
     rng = np.random.default_rng(3)
@@ -142,9 +143,9 @@ def through_rie(requests: int) -> None:
     warm = 50
     try:
         for name, (handler, extra) in kinds.items():
-            containers[name] = support.BenchContainer(image, handler=handler, extra=args + extra)
+            containers[name] = support.LambdaContainer(image, handler=handler, extra=args + extra)
         for i in range(requests + warm):
-            event = support.get_event(*map(float, points[i % requests]))
+            event = support.point_event(*map(float, points[i % requests]))
             for container in containers.values():
                 assert container.invoke(event)["statusCode"] == 200
         for name, container in containers.items():

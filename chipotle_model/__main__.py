@@ -23,12 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--model", required=True, help="model artifact (from python -m chipotle_model.train)")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 = any)")
+    serve.add_argument(
+        "--cors-origins",
+        default="*",
+        help="origins CORS allows: '*' or comma-separated, like chipotle:corsAllowOrigins "
+        "(default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
+    from .cors import parse_origins
     from .server import serve as run_server
 
     try:
-        run_server(args.model, args.host, args.port)
+        run_server(args.model, args.host, args.port, allow_origins=parse_origins(args.cors_origins))
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

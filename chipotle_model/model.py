@@ -16,14 +16,10 @@ import numpy as np
 from sklearn.neighbors import KDTree
 
 from .data import StoreTable
-from .geo import InvalidQuery, haversine_km, km_to_miles, unit_vectors, validate_coordinates
+from .geo import InvalidQuery, haversine_km, unit_vectors, validate_coordinates
 
 ARTIFACT_FORMAT = 1
 MAX_K = 20
-# The response schema of one store, in order: every caller (HTTP API, CLI) uses this.
-RESULT_FIELDS = ("address", "city", "state", "latitude", "longitude", "distance_km", "distance_miles")
-# Distances are rounded to the metre (and its equivalent in miles).
-DISTANCE_DECIMALS = 3
 # Loading refuses an artifact whose pickled estimator came from other versions of these.
 CHECKED_PACKAGES = ("scikit-learn", "numpy")
 
@@ -50,7 +46,11 @@ def runtime_versions() -> dict[str, str]:
 
 
 class NearestStoreModel:
-    """Stores plus a spatial index; answers "which k stores are nearest to this point"."""
+    """Stores plus a spatial index; answers "which k stores are nearest to these points".
+
+    Like scikit-learn's neighbours estimators, `query` returns `(distances, indices)`;
+    the answers' JSON records are built from them by `chipotle_model.response`.
+    """
 
     def __init__(self, tree: KDTree, stores: StoreTable, metadata: dict):
         self._tree = tree
@@ -58,13 +58,6 @@ class NearestStoreModel:
         self.metadata = metadata
         self._latitude = np.asarray(stores.latitude, dtype=np.float64)
         self._longitude = np.asarray(stores.longitude, dtype=np.float64)
-        # Per-store part of each result, built once so answering only adds distances.
-        self._records = [
-            {"address": a, "city": c, "state": s, "latitude": la, "longitude": lo}
-            for a, c, s, la, lo in zip(
-                stores.address, stores.city, stores.state, stores.latitude, stores.longitude
-            )
-        ]
 
     @classmethod
     def fit(cls, stores: StoreTable, **metadata) -> NearestStoreModel:
@@ -82,41 +75,32 @@ class NearestStoreModel:
     def __len__(self) -> int:
         return len(self.stores)
 
-    def query(self, latitudes, longitudes, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised core: (indices, distances in km), each of shape (n, k), nearest first."""
+    def query(self, latitudes, longitudes, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest stores to each point.
+
+        Parameters
+        ----------
+        latitudes, longitudes : float or array-like of shape (n,)
+            Points in decimal degrees; each must be finite and in range.
+        k : int, default=1
+            How many stores per point, 1 to min(MAX_K, number of stores).
+
+        Returns
+        -------
+        distances : ndarray of shape (n, k)
+            Great-circle distances in km, nearest first.
+        indices : ndarray of shape (n, k)
+            Row numbers of those stores in `self.stores`.
+
+        Raises InvalidQuery naming the first bad point or a bad k.
+        """
         k = check_k(k, len(self))
         lat, lon = validate_coordinates(latitudes, longitudes, where="points")
-        return self._query(lat, lon, k)
-
-    def _query(self, lat: np.ndarray, lon: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         _, indices = self._tree.query(unit_vectors(lat, lon), k=k)
         distances = haversine_km(
             lat[:, None], lon[:, None], self._latitude[indices], self._longitude[indices]
         )
-        return indices, distances
-
-    def nearest(self, latitude: float, longitude: float, k: int = 1) -> list[dict]:
-        """The k nearest stores to one point, nearest first (dicts with RESULT_FIELDS)."""
-        k = check_k(k, len(self))
-        lat, lon = validate_coordinates(latitude, longitude)
-        if lat.size != 1:
-            raise InvalidQuery("nearest() takes one point; use nearest_batch() for many")
-        indices, distances = self._query(lat, lon, k)
-        return self._results(indices[0], distances[0])
-
-    def nearest_batch(self, latitudes, longitudes) -> list[dict]:
-        """The nearest store to each point, in input order (one vectorised query)."""
-        indices, distances = self.query(latitudes, longitudes, 1)
-        return self._results(indices[:, 0], distances[:, 0])
-
-    def _results(self, indices: np.ndarray, distances_km: np.ndarray) -> list[dict]:
-        km = np.round(distances_km, DISTANCE_DECIMALS).tolist()
-        miles = np.round(km_to_miles(distances_km), DISTANCE_DECIMALS).tolist()
-        records = self._records
-        return [
-            {**records[i], "distance_km": d_km, "distance_miles": d_mi}
-            for i, d_km, d_mi in zip(indices.tolist(), km, miles)
-        ]
+        return distances, indices
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

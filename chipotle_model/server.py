@@ -5,7 +5,9 @@
 Each HTTP request becomes the payload-2.0 event API Gateway's HTTP API would send
 (query parameters decoded and repeated ones joined with commas, header names in
 lower case, non-text bodies base64-encoded) and goes to the same Lambda handler that
-runs in AWS; the handler's response is written back as HTTP. Standard library only.
+runs in AWS; the handler's response is written back as HTTP. CORS is done here the way
+API Gateway does it in AWS (chipotle_model.cors): preflights answered without calling the
+handler, CORS headers set on every answer. Standard library only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import LocalContext, create_api
+from .api import LocalContext, cors_policy, create_api
+from .cors import CorsPolicy
 from .model import load_model
 
 DEFAULT_HOST = "127.0.0.1"
@@ -110,10 +113,18 @@ def build_event(
     return event
 
 
-def make_server(handler: Handler, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+def make_server(
+    handler: Handler,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    cors: CorsPolicy | None = None,
+) -> ThreadingHTTPServer:
     """An HTTP server answering every request with `handler` (one request at a time:
-    the Powertools resolver, like a Lambda execution environment, serves one event at once)."""
+    the Powertools resolver, like a Lambda execution environment, serves one event at once),
+    behind `cors` (default: the API's policy for any origin) as API Gateway would be."""
     lock = threading.Lock()
+    cors = cors or cors_policy()
 
     class RequestHandler(BaseHTTPRequestHandler):
         server_version = "nearest-store-local"
@@ -134,13 +145,21 @@ def make_server(handler: Handler, host: str = DEFAULT_HOST, port: int = DEFAULT_
             event = build_event(
                 self.command, self.path, self.headers.items(), body, source_ip=self.client_address[0]
             )
+            if cors.is_preflight(event["requestContext"]["http"]["method"], event["headers"]):
+                return self._write(204, cors.preflight_headers(event["headers"]), b"")
             with lock:
                 response = handler(event, LocalContext())
             payload = response.get("body") or ""
             payload = (
                 base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
             )
-            headers = dict(response.get("headers") or {})
+            # API Gateway ignores the function's CORS headers and sets its own
+            headers = {
+                name: value
+                for name, value in (response.get("headers") or {}).items()
+                if not name.lower().startswith("access-control-")
+            }
+            headers.update(cors.answer_headers(event["headers"]))
             self._write(int(response["statusCode"]), headers, payload, response.get("cookies") or [])
 
         def _write(self, status: int, headers: dict, body: bytes, cookies: Iterable[str] = ()) -> None:
@@ -163,10 +182,16 @@ def make_server(handler: Handler, host: str = DEFAULT_HOST, port: int = DEFAULT_
     return ThreadingHTTPServer((host, port), RequestHandler)
 
 
-def serve(artifact: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(
+    artifact: str,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    allow_origins: tuple[str, ...] = ("*",),
+) -> None:
     """Load the model, then answer HTTP requests until interrupted."""
     api = create_api(load_model(artifact))
-    server = make_server(api.handler, host, port)
+    server = make_server(api.handler, host, port, cors=cors_policy(allow_origins))
     bound_host, bound_port = server.server_address[:2]
     url = f"http://{bound_host}:{bound_port}/"
     lat, lon = api.model.stores.latitude[0], api.model.stores.longitude[0]

@@ -1,7 +1,10 @@
 """The one specification of both image builds (context, Dockerfile, build args, platform).
 
-The Pulumi program builds from it and the image tests build from it, so the
-images tested here are the images deployed. Pure data: no pulumi, no docker.
+The Pulumi program builds from it and the tests build from it, so the images tested
+here are the images deployed. Paths are relative to the project directory (REPO_ROOT,
+where Pulumi runs the program), so a clone elsewhere builds the very same inputs.
+Facts the Dockerfiles need (where the model goes) are passed to them as build args
+from here. Pure data: no pulumi, no docker.
 """
 
 from __future__ import annotations
@@ -10,37 +13,33 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BASE_IMAGE = "public.ecr.aws/lambda/python:3.13"
-DEFAULT_DATA_PATH = "data/chipotle_stores.csv"
+CONTEXT = "."  # the build context: the project directory (.dockerignore admits what the images copy)
 # Lambda `architectures` value -> Docker platform of both images.
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
-# Where the training image leaves its outputs, and where the serving image keeps the model.
-TRAINING_OUTPUT_DIR = "/opt/model"
-ARTIFACT_NAME = "model.joblib"
-REPORT_NAME = "report.json"
-TASK_ROOT = "/var/task"  # LAMBDA_TASK_ROOT of the Lambda base images
-SERVING_MODEL_PATH = f"{TASK_ROOT}/model/{ARTIFACT_NAME}"
-HANDLER = "handler.handler"
+# Where training leaves the model and its report, and where serving reads the model:
+# one path in both images (the serving image's MODEL_PATH environment variable).
+MODEL_PATH = "/opt/model/model.joblib"
+REPORT_PATH = "/opt/model/report.json"
 
 
 @dataclass(frozen=True)
 class ImageBuild:
-    """What `docker build` needs: run from `context` with `dockerfile`, `args`, `platform`."""
+    """What `docker build` needs, run from the project directory."""
 
-    context: Path
-    dockerfile: Path
+    dockerfile: str
     platform: str
     args: dict[str, str] = field(default_factory=dict)
+    context: str = CONTEXT
 
     def docker_command(self, tag: str, *, network_host: bool = True) -> list[str]:
-        """The equivalent `docker build` command line (used by the tests)."""
-        cmd = ["docker", "build", "--platform", self.platform, "-f", str(self.dockerfile), "-t", tag]
+        """The equivalent `docker build` command line, to run in REPO_ROOT (the tests use it)."""
+        cmd = ["docker", "build", "--platform", self.platform, "-f", self.dockerfile, "-t", tag]
         if network_host:
             cmd += ["--network", "host"]
         for key, value in self.args.items():
             cmd += ["--build-arg", f"{key}={value}"]
-        return [*cmd, str(self.context)]
+        return [*cmd, self.context]
 
 
 def platform_for(architecture: str) -> str:
@@ -52,43 +51,42 @@ def platform_for(architecture: str) -> str:
         ) from None
 
 
-def context_relative(path: str | Path, context: Path = REPO_ROOT) -> str:
+def context_relative(path: str | Path, project_dir: Path = REPO_ROOT) -> str:
     """`path` as a POSIX path inside the build context, or ValueError (Docker cannot COPY from outside)."""
-    absolute = (context / path).resolve()
+    absolute = (project_dir / path).resolve()
     try:
-        return str(PurePosixPath(absolute.relative_to(context.resolve()).as_posix()))
+        return str(PurePosixPath(absolute.relative_to(project_dir.resolve()).as_posix()))
     except ValueError:
-        raise ValueError(f"{path} is outside the build context {context}; put the CSV under data/") from None
+        raise ValueError(
+            f"{path} is outside the build context {project_dir}; put the CSV under data/"
+        ) from None
 
 
-def training_build(
-    *,
-    data_path: str | Path = DEFAULT_DATA_PATH,
-    architecture: str = "x86_64",
-    base_image: str = DEFAULT_BASE_IMAGE,
-    context: Path = REPO_ROOT,
-) -> ImageBuild:
+def training_build(*, data_path: str | Path, base_image: str, architecture: str = "x86_64") -> ImageBuild:
     return ImageBuild(
-        context=context,
-        dockerfile=context / "training_image" / "Dockerfile",
+        dockerfile="training_image/Dockerfile",
         platform=platform_for(architecture),
-        args={"BASE_IMAGE": base_image, "DATA_PATH": context_relative(data_path, context)},
+        args={
+            "BASE_IMAGE": base_image,
+            "DATA_PATH": context_relative(data_path),
+            "MODEL_PATH": MODEL_PATH,
+            "REPORT_PATH": REPORT_PATH,
+        },
     )
 
 
 def serving_build(
-    *,
-    training_image: str,
-    data_sha256: str,
-    architecture: str = "x86_64",
-    base_image: str = DEFAULT_BASE_IMAGE,
-    context: Path = REPO_ROOT,
+    *, training_image: str, data_sha256: str, base_image: str, architecture: str = "x86_64"
 ) -> ImageBuild:
     """`training_image` names the training image uniquely (a tag made from its image ID:
     BuildKit cannot FROM a bare ID), so a retrained model always changes the serving build."""
     return ImageBuild(
-        context=context,
-        dockerfile=context / "lambda_image" / "Dockerfile",
+        dockerfile="lambda_image/Dockerfile",
         platform=platform_for(architecture),
-        args={"BASE_IMAGE": base_image, "TRAINING_IMAGE": training_image, "DATA_SHA256": data_sha256},
+        args={
+            "BASE_IMAGE": base_image,
+            "TRAINING_IMAGE": training_image,
+            "DATA_SHA256": data_sha256,
+            "MODEL_PATH": MODEL_PATH,
+        },
     )

@@ -14,13 +14,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from chipotle_model.api import SERVICE_NAME, cors_policy
 from infra import build_spec
 from infra.config import Settings
 from infra.dataset import Dataset
 
 TYPE_PREFIX = "chipotle:infra"
-# The HTTP API's routes; any other path is answered 404 by API Gateway itself.
-ROUTES = ("GET /", "POST /", "GET /health")
+# One catch-all route: every path and method reaches the function, whose route table
+# (chipotle_model.api.ROUTES) is the only one; it answers 404/405 itself.
+CATCH_ALL_ROUTE = "$default"
 LAMBDA_ASSUME_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -211,7 +213,6 @@ class ServingFunction(pulumi.ComponentResource):
         name: str,
         *,
         function_name: str,
-        service_name: str,
         image_uri: pulumi.Input[str],
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
@@ -249,10 +250,8 @@ class ServingFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={
                 "variables": {
-                    "MODEL_PATH": build_spec.SERVING_MODEL_PATH,
-                    "POWERTOOLS_SERVICE_NAME": service_name,
+                    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                     "LOG_LEVEL": settings.log_level,
-                    "CORS_ALLOW_ORIGINS": ",".join(settings.cors_allow_origins),
                 }
             },
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
@@ -268,9 +267,10 @@ class ServingFunction(pulumi.ComponentResource):
 
 
 class HttpApi(pulumi.ComponentResource):
-    """An API Gateway HTTP API in front of `function`: CORS, a Lambda proxy integration
-    (payload format 2.0), the routes in ROUTES, and a throttled, auto-deployed `$default`
-    stage; plus the permission for API Gateway to invoke the function."""
+    """An API Gateway HTTP API in front of `function`: the API's CORS policy (in force here,
+    not in the function), a Lambda proxy integration (payload format 2.0) behind one
+    catch-all route, and a throttled, auto-deployed `$default` stage; plus the permission
+    for API Gateway to invoke the function."""
 
     def __init__(
         self,
@@ -286,12 +286,7 @@ class HttpApi(pulumi.ComponentResource):
         self.api = aws.apigatewayv2.Api(
             name,
             protocol_type="HTTP",
-            cors_configuration={
-                "allow_origins": list(settings.cors_allow_origins),
-                "allow_methods": ["GET", "POST", "OPTIONS"],
-                "allow_headers": ["content-type"],
-                "max_age": 3600,
-            },
+            cors_configuration=cors_policy(settings.cors_allow_origins).gateway_configuration(),
             opts=child,
         )
         self.integration = aws.apigatewayv2.Integration(
@@ -304,16 +299,9 @@ class HttpApi(pulumi.ComponentResource):
             opts=child,
         )
         target = self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}")
-        self.routes = [
-            aws.apigatewayv2.Route(
-                f"{name}-{_slug(route_key)}",
-                api_id=self.api.id,
-                route_key=route_key,
-                target=target,
-                opts=child,
-            )
-            for route_key in ROUTES
-        ]
+        self.route = aws.apigatewayv2.Route(
+            f"{name}-route", api_id=self.api.id, route_key=CATCH_ALL_ROUTE, target=target, opts=child
+        )
         throttling = {
             key: value
             for key, value in (
@@ -328,7 +316,7 @@ class HttpApi(pulumi.ComponentResource):
             name="$default",
             auto_deploy=True,
             default_route_settings=throttling or None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.routes),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
         )
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke",
@@ -340,8 +328,3 @@ class HttpApi(pulumi.ComponentResource):
         )
         self.url: pulumi.Output[str] = self.stage.invoke_url
         self.register_outputs({"url": self.url})
-
-
-def _slug(route_key: str) -> str:
-    method, path = route_key.split(" ", 1)
-    return f"{method.lower()}-{path.strip('/').replace('/', '-') or 'root'}"

@@ -1,9 +1,11 @@
 """The stack's configuration: every key, its default, and its validation.
 
-`parse_settings` is a pure function from the raw config strings (what `pulumi config`
-holds, keyed without the namespace) to a frozen `Settings`, so it is tested without
-Pulumi's runtime. Every error names the key (`chipotle:memorySize`) and the allowed
-values. `Pulumi.yaml` declares the same keys and defaults (a test keeps them equal).
+The keys, their types and their defaults are declared once, in Pulumi.yaml (the Pulumi
+CLI reads them there); this module reads them from it and adds what YAML cannot say: the
+allowed ranges. `parse_settings` is a pure function from the raw config strings (what
+`pulumi config` holds, keyed without the namespace) to a frozen `Settings`, so it is
+tested without Pulumi's runtime. Every error names the key (`chipotle:memorySize`) and
+the allowed values.
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from chipotle_model.cors import ANY_ORIGIN
 from infra import build_spec
 
-NAMESPACE = "chipotle"  # the project name: `pulumi.Config()` reads this namespace
+PROJECT_FILE = build_spec.REPO_ROOT / "Pulumi.yaml"
+_PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
+NAMESPACE = _PROJECT["name"]  # the project name: `pulumi.Config()` reads this namespace
+# Every key of the namespace and its default, as Pulumi.yaml declares them.
+DEFAULTS: dict[str, str | int | bool] = {key: spec["default"] for key, spec in _PROJECT["config"].items()}
+KEYS = tuple(DEFAULTS)
 
-# The default memory size (MB). One constant: the benchmark issue chooses the value.
-DEFAULT_MEMORY_SIZE = 1769  # 1 vCPU: chosen by bench/memory_sizing.py (README, Benchmarks)
 MEMORY_RANGE = (128, 10240)
 TIMEOUT_RANGE = (1, 900)
 # The values CloudWatch Logs accepts for a log group's retention (days); 0 = never expire.
@@ -34,23 +42,6 @@ THROTTLE_BURST_RANGE = (1, 5000)  # API Gateway's account default burst: 5,000
 KEEP_IMAGES_RANGE = (1, 1000)
 # Only data/ is sent to the Docker build (see .dockerignore): the CSV must live there.
 DATA_DIR = "data"
-
-DEFAULTS: dict[str, str | int | bool] = {
-    "dataPath": build_spec.DEFAULT_DATA_PATH,
-    "architecture": "x86_64",
-    "memorySize": DEFAULT_MEMORY_SIZE,
-    "timeout": 15,
-    "reservedConcurrency": UNLIMITED,
-    "logRetentionDays": 14,
-    "logLevel": "INFO",
-    "throttleRateLimit": 50,
-    "throttleBurstLimit": 100,
-    "corsAllowOrigins": "*",
-    "archiveTrainingImage": False,
-    "keepImages": 10,
-    "baseImage": build_spec.DEFAULT_BASE_IMAGE,
-}
-KEYS = tuple(DEFAULTS)
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
@@ -192,7 +183,7 @@ def _origins(text: str) -> tuple[str, ...]:
     origins = tuple(part.strip() for part in text.split(",") if part.strip())
     if not origins:
         raise ConfigError(f"{key} must be {allowed}, got {text!r}")
-    if "*" in origins:
+    if ANY_ORIGIN in origins:
         if len(origins) > 1:
             raise ConfigError(
                 f"{key}: '*' allows every origin and cannot be combined with others, got {text!r}"

@@ -1,13 +1,17 @@
 """Lambda entry point (the image's CMD names `handler.handler`).
 
-Everything runs once, at init: load the model from $MODEL_PATH (default: the
-artifact the serving image carries under $LAMBDA_TASK_ROOT) and answer one warm-up
-query, so the first request pays nothing extra. The request logic is chipotle_model.api.
+Everything runs once, at init: load the model from $MODEL_PATH (the serving image sets
+it to where it put the artifact) and answer one warm-up query of each kind, so the first
+request pays nothing extra. The request logic is chipotle_model.api.
 """
 
-from chipotle_model import load_model
-from chipotle_model.api import create_api, model_path
+import os
 
-MODEL_PATH = model_path()
+from chipotle_model import ModelLoadError, load_model
+from chipotle_model.api import create_api
+
+MODEL_PATH = os.environ.get("MODEL_PATH")
+if not MODEL_PATH:
+    raise ModelLoadError("MODEL_PATH is not set: it names the model artifact (the serving image sets it)")
 api = create_api(load_model(MODEL_PATH))
 handler = api.handler

@@ -1,46 +1,35 @@
-"""Shared fixtures: the real store CSV and models trained on it.
+"""Shared fixtures: the real store CSV and models trained on it (helpers: tests/support/).
 
-The real CSV is read from ../shared/data/chipotle_stores.csv beside the
-repository (or $CHIPOTLE_STORES_CSV). Without it, tests that need it skip,
-except in CI (CI=true), where its absence is a failure.
+The real CSV is read from ../shared/data/chipotle_stores.csv beside the repository (or
+$CHIPOTLE_STORES_CSV). Without it, tests that need it skip, except in CI (CI=true),
+where its absence is a failure.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support import require
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
-# The real data set's row count (../shared/data/README.md): no duplicates, all valid.
-REAL_STORE_COUNT = 2629
+from tests import support
 
 
 @pytest.fixture(scope="session")
 def real_csv() -> Path:
-    path = Path(os.environ.get("CHIPOTLE_STORES_CSV", SHARED_CSV))
-    require(path.is_file(), f"the real store CSV is not at {path}")
+    path = support.real_csv()
+    support.require(path.is_file(), f"the real store CSV is not at {path}")
     return path
 
 
 @pytest.fixture(scope="session")
 def real_store_count() -> int:
-    return REAL_STORE_COUNT
+    return support.REAL_STORE_COUNT
 
 
 @pytest.fixture(scope="session")
 def repo_data_csv(real_csv: Path) -> Path:
     """The real CSV at the default data path inside the repository (gitignored)."""
-    target = REPO_ROOT / "data" / "chipotle_stores.csv"
-    if not target.is_file():
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(real_csv, target)
-    return target
+    return support.repo_data_csv()
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ import uuid
 import pytest
 
 from chipotle_model import ModelLoadError
-from chipotle_model.api import LocalContext, model_path
-from infra import build_spec
-from tests.handler.cases import REPO_ROOT, check_answer, load_event
+from chipotle_model.api import LocalContext
+from tests.support import REPO_ROOT
+from tests.support.cases import check_answer
+from tests.support.events import load_event
 
 HANDLER_FILE = REPO_ROOT / "lambda_image" / "handler.py"
 
@@ -29,19 +30,6 @@ def import_handler_module():
     return module
 
 
-def test_default_model_path_is_where_the_serving_image_puts_the_artifact():
-    assert model_path({}) == build_spec.SERVING_MODEL_PATH
-    assert model_path({"LAMBDA_TASK_ROOT": build_spec.TASK_ROOT}) == build_spec.SERVING_MODEL_PATH
-    assert model_path({"LAMBDA_TASK_ROOT": "/opt/app/"}) == "/opt/app/model/model.joblib"
-    assert model_path({"LAMBDA_TASK_ROOT": "/opt/app", "MODEL_PATH": "/m.joblib"}) == "/m.joblib"
-
-
-def test_the_image_cmd_names_this_handler():
-    module, function = build_spec.HANDLER.split(".")
-    assert (REPO_ROOT / "lambda_image" / f"{module}.py") == HANDLER_FILE
-    assert function == "handler"
-
-
 def test_handler_loads_the_model_at_import_and_answers(real_artifact, real_model, monkeypatch):
     monkeypatch.setenv("MODEL_PATH", str(real_artifact))
     module = import_handler_module()
@@ -53,6 +41,12 @@ def test_handler_loads_the_model_at_import_and_answers(real_artifact, real_model
         event = load_event(name)
         check_answer(real_model, name, event, module.handler(event, LocalContext()))
     assert module.api.model is model  # loaded once, at import
+
+
+def test_handler_init_fails_clearly_without_model_path(monkeypatch):
+    monkeypatch.delenv("MODEL_PATH", raising=False)
+    with pytest.raises(ModelLoadError, match="MODEL_PATH is not set"):
+        import_handler_module()
 
 
 def test_handler_init_fails_clearly_without_an_artifact(tmp_path, monkeypatch):

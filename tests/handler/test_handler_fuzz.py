@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chipotle_model.api import LocalContext, create_api, make_logger
-from tests.handler.cases import load_event
+from tests.support.events import load_event
 
 FUZZ_EXAMPLES = 10_000
 
@@ -140,7 +140,7 @@ def test_fuzzed_events_always_get_a_2xx_or_4xx_json_answer(real_model):
     service = f"nearest-store-fuzz-{uuid.uuid4().hex[:8]}"
     logger = make_logger(service=service, stream=io.StringIO())
     logging.getLogger(service).propagate = False  # nor pytest's log capture
-    api = create_api(real_model, logger=logger, allow_origins=["*"])
+    api = create_api(real_model, logger=logger)
     statuses: dict[int, int] = {}
     examples = 0
 

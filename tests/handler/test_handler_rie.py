@@ -8,139 +8,39 @@ POST /2015-03-31/functions/function/invocations.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from chipotle_model.api import LocalContext
-from tests.handler.cases import REPO_ROOT, all_events, check_answer, load_event
 from tests.support import require
+from tests.support.cases import all_events, check_answer
+from tests.support.docker import INIT_REPORT
+from tests.support.events import load_event
+from tests.support.rie import Emulator, fetch_rie, rss_kb
 
 pytestmark = pytest.mark.rie
 
-INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
-INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 MEMORY_WARM_UP = 50
 MEMORY_INVOCATIONS = 1_000
 MAX_RSS_GROWTH_KB = 5 * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def rie_binary() -> Path:
-    script = REPO_ROOT / "scripts" / "fetch-rie"
-    require(script.is_file(), f"{script} is missing")
-    env = {**os.environ, "PIP": f"{sys.executable} -m pip"}
-    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=900, env=env)
-    require(proc.returncode == 0, f"scripts/fetch-rie failed: {proc.stderr.strip()[-2000:]}")
-    binary = Path(proc.stdout.strip().splitlines()[-1])
-    require(binary.is_file() and os.access(binary, os.X_OK), f"scripts/fetch-rie printed no binary: {binary}")
-    return binary
-
-
-@dataclass
-class Emulator:
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    def invoke(self, event: dict) -> dict:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            connection.request("POST", INVOCATIONS_PATH, body=json.dumps(event).encode())
-            response = connection.getresponse()
-            payload = response.read()
-            assert response.status == 200, (response.status, payload[:500])
-            return json.loads(payload)
-        finally:
-            connection.close()
-
-    def runtime_pid(self) -> int:
-        """The runtime (python -m awslambdaric) the RIE started: a child of the RIE process."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid and b"awslambdaric" in cmdline:
-                return int(entry.name)
-        raise AssertionError("the RIE has no runtime process")
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
-@pytest.fixture(scope="module")
-def emulator(rie_binary, real_artifact, tmp_path_factory):
-    port, runtime_api_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("rie") / "rie.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_LAMBDA_"))}
-    env.update(
-        MODEL_PATH=str(real_artifact),
-        PYTHONPATH=str(REPO_ROOT),
-        POWERTOOLS_SERVICE_NAME="nearest-store-rie",
-        CORS_ALLOW_ORIGINS="*",
-    )
-    command = [
-        str(rie_binary),
-        "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-        "--runtime-api-address", f"127.0.0.1:{runtime_api_port}",
-        sys.executable, "-m", "awslambdaric", "handler.handler",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT / "lambda_image",
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    emulator = Emulator(process, port, log)
+def emulator(real_artifact, tmp_path_factory):
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"the RIE exited:\n{emulator.log_text()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"the RIE did not listen:\n{emulator.log_text()}"
-                time.sleep(0.05)
-        yield emulator
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the RIE and the runtime it started
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        binary = fetch_rie()
+    except RuntimeError as exc:
+        require(False, str(exc))
+    require(os.access(binary, os.X_OK), f"scripts/fetch-rie printed no executable binary: {binary}")
+    log = tmp_path_factory.mktemp("rie") / "rie.log"
+    emulator = Emulator(
+        binary, log, {"MODEL_PATH": str(real_artifact), "POWERTOOLS_SERVICE_NAME": "nearest-store-rie"}
+    )
+    yield emulator
+    emulator.stop()
 
 
 def comparable(response: dict) -> dict:

@@ -12,12 +12,16 @@ import threading
 
 import pytest
 
-from chipotle_model.api import LocalContext
+from chipotle_model.api import LocalContext, cors_policy
 from chipotle_model.server import build_event, make_server
-from tests.handler.cases import EXPECTED, REPO_ROOT, assert_nearest, check_answer, load_event
+from tests.support import REPO_ROOT
+from tests.support.cases import EXPECTED, assert_nearest, check_answer
+from tests.support.events import load_event
 
-# Fixture events an HTTP client cannot produce (a body that is not valid base64).
+# Fixture events an HTTP client cannot produce (a body that is not valid base64), or that
+# never reach the function (a preflight: the CORS layer answers it, as API Gateway does).
 NOT_HTTP = {"post_bad_base64"}
+PREFLIGHT = {"options_preflight"}
 SKIPPED_HEADERS = {"host", "content-length"}
 
 
@@ -31,16 +35,32 @@ def request(port: int, method: str, target: str, headers=None, body: bytes | Non
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def server(api_and_logs):
-    api = api_and_logs[0]
-    httpd = make_server(api.handler, "127.0.0.1", 0)
+def start(handler, **kwargs):
+    httpd = make_server(handler, "127.0.0.1", 0, **kwargs)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield httpd.server_address[1]
+    return httpd, thread
+
+
+def stop(httpd, thread) -> None:
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(api_and_logs):
+    httpd, thread = start(api_and_logs[0].handler)
+    yield httpd.server_address[1]
+    stop(httpd, thread)
+
+
+@pytest.fixture(scope="module")
+def listed_origins_server(api_and_logs):
+    cors = cors_policy(("https://a.example", "https://b.example"))
+    httpd, thread = start(api_and_logs[0].handler, cors=cors)
+    yield httpd.server_address[1]
+    stop(httpd, thread)
 
 
 def test_a_real_http_get_gets_the_nearest_stores(server, real_model):
@@ -52,7 +72,7 @@ def test_a_real_http_get_gets_the_nearest_stores(server, real_model):
     assert_nearest(real_model, 39.153198, -77.066176, answer["stores"])
 
 
-@pytest.mark.parametrize("name", sorted(set(EXPECTED) - NOT_HTTP))
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) - NOT_HTTP - PREFLIGHT))
 def test_every_fixture_replayed_over_http_gets_the_same_answer(server, api, real_model, name):
     event = load_event(name)
     target = event["rawPath"] + (f"?{event['rawQueryString']}" if event["rawQueryString"] else "")
@@ -73,6 +93,41 @@ def test_every_fixture_replayed_over_http_gets_the_same_answer(server, api, real
         check_answer(real_model, name, event, replayed)
 
 
+# --- CORS: what API Gateway does with the stack's CorsPolicy ---------------------------------
+
+
+def test_a_preflight_is_answered_by_the_cors_layer_as_api_gateway_does(server):
+    event = load_event("options_preflight")
+    status, headers, payload = request(server, "OPTIONS", "/", event["headers"])
+    policy = cors_policy()
+    assert (status, payload) == (204, b"")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Allow-Methods"] == ",".join(policy.allow_methods) == "GET,POST"
+    assert headers["Access-Control-Allow-Headers"] == "content-type"
+    assert headers["Access-Control-Max-Age"] == str(policy.max_age)
+
+
+def test_answers_to_browsers_carry_the_allowed_origin(server):
+    for target in ("/?lat=39.15&long=-77.06", "/?lat=x", "/nowhere"):
+        _, headers, _ = request(server, "GET", target, {"Origin": "https://maps.example.com"})
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Vary" not in headers
+    # no Origin header (not a browser's cross-origin request): no CORS headers
+    _, headers, _ = request(server, "GET", "/health")
+    assert not [name for name in headers if name.lower().startswith("access-control-")]
+
+
+def test_listed_origins_are_echoed_with_vary_and_others_get_no_cors_headers(listed_origins_server):
+    port = listed_origins_server
+    for origin, allowed in (("https://b.example", "https://b.example"), ("https://evil.example", None)):
+        _, headers, _ = request(port, "GET", "/?lat=39&long=-77", {"Origin": origin})
+        assert headers.get("Access-Control-Allow-Origin") == allowed
+        assert headers["Vary"] == "Origin"
+        preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+        status, headers, _ = request(port, "OPTIONS", "/", preflight)
+        assert status == 204 and headers.get("Access-Control-Allow-Origin") == allowed
+
+
 def test_form_encoded_posts_like_curl_d_work(server, real_model):
     body = json.dumps({"points": [[39.15, -77.06], [34.05, -118.24]]}).encode()
     status, _, payload = request(
@@ -84,7 +139,7 @@ def test_form_encoded_posts_like_curl_d_work(server, real_model):
 
 def test_errors_over_http(server):
     status, headers, payload = request(server, "DELETE", "/")
-    assert (status, headers["Allow"]) == (405, "GET, POST, OPTIONS")
+    assert (status, headers["Allow"]) == (405, "GET, POST")
     assert "not allowed" in json.loads(payload)["error"]
     status, _, payload = request(server, "GET", "/?lat=39&lat=40&long=-77")
     assert status == 400 and "must be given once" in json.loads(payload)["error"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from infra import build_spec
-from tests.handler.cases import all_events, check_answer, load_event
-from tests.images.docker_support import INIT_REPORT, REPO_ROOT, build, run_python
+from tests.support import REPO_ROOT
+from tests.support.cases import all_events, check_answer
+from tests.support.docker import INIT_REPORT, build, run_python
+from tests.support.events import load_event
 
 pytestmark = pytest.mark.docker
 
@@ -20,7 +21,7 @@ VERSIONS = (
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
-    proc = run_python(training_image, "print(open('/opt/model/report.json').read())")
+    proc = run_python(training_image, f"print(open({build_spec.REPORT_PATH!r}).read())")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["store_count"] == real_store_count
@@ -28,10 +29,13 @@ def test_training_image_holds_the_model_and_a_perfect_report(training_image, rea
     assert all(a["agree"] == a["points"] >= 10_000 for a in report["agreement"].values())
 
 
-def test_serving_image_has_the_artifact_and_no_pandas(serving_image):
-    proc = run_python(serving_image, f"import os; print(os.path.getsize({build_spec.SERVING_MODEL_PATH!r}))")
+def test_serving_image_has_the_artifact_where_model_path_says_and_no_pandas(serving_image):
+    proc = run_python(
+        serving_image, "import os; print(os.environ['MODEL_PATH'], os.path.getsize(os.environ['MODEL_PATH']))"
+    )
     assert proc.returncode == 0, proc.stderr
-    assert int(proc.stdout) > 0
+    path, size = proc.stdout.split()
+    assert path == build_spec.MODEL_PATH and int(size) > 0
     no_pandas = run_python(serving_image, "import pandas")
     assert no_pandas.returncode != 0
     assert "No module named 'pandas'" in no_pandas.stderr
@@ -47,8 +51,8 @@ def test_both_images_run_the_very_same_versions(training_image, serving_image):
 def test_the_serving_model_is_the_one_trained_in_the_training_image(training_image, serving_image):
     digest = "import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"
     code = digest.replace("sys.argv[1]", "{!r}")
-    trained = run_python(training_image, code.format("/opt/model/model.joblib"))
-    served = run_python(serving_image, code.format(build_spec.SERVING_MODEL_PATH))
+    trained = run_python(training_image, code.format(build_spec.MODEL_PATH))
+    served = run_python(serving_image, code.format(build_spec.MODEL_PATH))
     assert trained.stdout == served.stdout and len(trained.stdout.strip()) == 64
 
 
@@ -95,9 +99,9 @@ def test_a_broken_csv_fails_the_training_build_with_line_and_column(base_image, 
 def test_the_dockerfiles_have_no_architecture_specific_step():
     """Both images build per platform from one spec; nothing in them names an architecture."""
     for spec in (
-        build_spec.training_build(architecture="arm64"),
-        build_spec.serving_build(training_image="t", data_sha256="x", architecture="arm64"),
+        build_spec.training_build(data_path="data/x.csv", base_image="b", architecture="arm64"),
+        build_spec.serving_build(training_image="t", data_sha256="x", base_image="b", architecture="arm64"),
     ):
         assert spec.platform == "linux/arm64"
-        text = Path(spec.dockerfile).read_text().lower()
+        text = (REPO_ROOT / spec.dockerfile).read_text().lower()
         assert not re.search(r"amd64|x86_64|aarch64|arm64|--platform", text)

@@ -9,8 +9,9 @@ import re
 import pytest
 
 from chipotle_model import load_stores
+from chipotle_model.api import SERVICE_NAME, cors_policy
 from infra import build_spec
-from infra.config import DEFAULT_MEMORY_SIZE
+from infra.config import DEFAULTS
 from tests.infra.program import REPO_ROOT, ProgramRun, run_program
 
 ECR_REPO = "aws:ecr/repository:Repository"
@@ -36,8 +37,8 @@ DIGEST_REF = re.compile(
 def build_of(spec: build_spec.ImageBuild) -> dict:
     """The pulumi-docker `build` inputs an ImageBuild must become."""
     return {
-        "context": str(spec.context),
-        "dockerfile": str(spec.dockerfile),
+        "context": spec.context,
+        "dockerfile": spec.dockerfile,
         "platform": spec.platform,
         "args": spec.args,
         "builderVersion": "BuilderBuildKit",
@@ -66,7 +67,7 @@ def test_resource_inventory(dev_run: ProgramRun):
         FUNCTION: 1,
         API: 1,
         INTEGRATION: 1,
-        ROUTE: 3,
+        ROUTE: 1,
         STAGE: 1,
         PERMISSION: 1,
     }
@@ -127,7 +128,7 @@ def test_training_image_is_built_locally_from_the_build_spec(dev_run: ProgramRun
     assert training["skipPush"] is True
     assert "registry" not in training
     assert training["imageName"] == "chipotle-dev-training:latest"
-    spec = build_spec.training_build(data_path=build_spec.DEFAULT_DATA_PATH)
+    spec = build_spec.training_build(data_path=DEFAULTS["dataPath"], base_image=DEFAULTS["baseImage"])
     assert training["build"] == build_of(spec)
 
 
@@ -143,7 +144,9 @@ def test_training_image_is_tagged_with_its_identity(dev_run: ProgramRun):
 def test_serving_image_is_built_from_the_training_image_and_the_data_hash(dev_run: ProgramRun, repo_data_csv):
     serving = dev_run.serving_image["inputs"]
     tag = dev_run.one(TAG)["inputs"]["targetImage"]
-    spec = build_spec.serving_build(training_image=tag, data_sha256=load_stores(repo_data_csv).sha256)
+    spec = build_spec.serving_build(
+        training_image=tag, data_sha256=load_stores(repo_data_csv).sha256, base_image=DEFAULTS["baseImage"]
+    )
     assert serving["build"] == build_of(spec)
     assert serving["skipPush"] is False
     assert serving["imageName"] == f"{dev_run.exports['repository_url']}:latest"
@@ -197,15 +200,13 @@ def test_lambda_function(dev_run: ProgramRun):
     assert inputs["imageUri"] == dev_run.serving_image["outputs"]["repoDigest"]
     assert DIGEST_REF.match(inputs["imageUri"]), "by digest, so every new image redeploys"
     assert inputs["role"] == dev_run.one(ROLE)["outputs"]["arn"]
-    assert inputs["memorySize"] == DEFAULT_MEMORY_SIZE
+    assert inputs["memorySize"] == DEFAULTS["memorySize"]
     assert inputs["timeout"] == 15
     assert inputs["architectures"] == ["x86_64"]
     assert inputs["environment"] == {
         "variables": {
-            "MODEL_PATH": build_spec.SERVING_MODEL_PATH,
-            "POWERTOOLS_SERVICE_NAME": "chipotle",
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "LOG_LEVEL": "INFO",
-            "CORS_ALLOW_ORIGINS": "*",
         }
     }
     assert "reservedConcurrentExecutions" not in inputs
@@ -215,10 +216,15 @@ def test_lambda_function(dev_run: ProgramRun):
 def test_http_api_with_cors(dev_run: ProgramRun):
     api = dev_run.one(API)["inputs"]
     assert api["protocolType"] == "HTTP"
-    cors = api["corsConfiguration"]
-    assert cors["allowOrigins"] == ["*"]
-    assert {"GET", "POST"} <= set(cors["allowMethods"])
-    assert "content-type" in cors["allowHeaders"]
+    # the one CORS layer in force in AWS: the policy the local server also applies
+    policy = cors_policy(("*",))
+    assert api["corsConfiguration"] == {
+        "allowOrigins": ["*"],
+        "allowMethods": list(policy.allow_methods),
+        "allowHeaders": list(policy.allow_headers),
+        "maxAge": policy.max_age,
+    }
+    assert "CORS_ALLOW_ORIGINS" not in dev_run.one(FUNCTION)["inputs"]["environment"]["variables"]
 
 
 def test_lambda_proxy_integration_payload_2(dev_run: ProgramRun):
@@ -230,13 +236,13 @@ def test_lambda_proxy_integration_payload_2(dev_run: ProgramRun):
     assert integration["integrationUri"] == dev_run.one(FUNCTION)["outputs"]["invokeArn"]
 
 
-def test_routes(dev_run: ProgramRun):
-    integration_id = dev_run.one(INTEGRATION)["id"]
-    routes = {r["inputs"]["routeKey"]: r["inputs"] for r in dev_run.all(ROUTE)}
-    assert set(routes) == {"GET /", "POST /", "GET /health"}, "nothing else: API Gateway 404s other paths"
-    for route in routes.values():
-        assert route["target"] == f"integrations/{integration_id}"
-        assert route["apiId"] == dev_run.one(API)["id"]
+def test_one_catch_all_route_so_the_handler_route_table_is_the_only_one(dev_run: ProgramRun):
+    (route,) = dev_run.all(ROUTE)
+    assert route["inputs"] == {
+        "apiId": dev_run.one(API)["id"],
+        "routeKey": "$default",
+        "target": f"integrations/{dev_run.one(INTEGRATION)['id']}",
+    }
 
 
 def test_default_stage_auto_deploys_with_throttling(dev_run: ProgramRun):
@@ -331,7 +337,6 @@ def test_settings_reach_the_resources(tuned_run: ProgramRun):
     assert function["timeout"] == 30
     assert function["reservedConcurrentExecutions"] == 5
     assert function["environment"]["variables"]["LOG_LEVEL"] == "DEBUG"
-    assert function["environment"]["variables"]["CORS_ALLOW_ORIGINS"] == "https://a.example,https://b.example"
     cors = tuned_run.one(API)["inputs"]["corsConfiguration"]
     assert cors["allowOrigins"] == ["https://a.example", "https://b.example"]
     assert tuned_run.one(LOG_GROUP)["inputs"]["retentionInDays"] == 30

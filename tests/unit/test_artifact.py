@@ -27,7 +27,8 @@ def test_round_trip_keeps_answers_and_metadata(tmp_path):
     assert loaded.stores == STORES
     rng = np.random.default_rng(0)
     lat, lon = rng.uniform(-90, 90, 100), rng.uniform(-180, 180, 100)
-    assert loaded.nearest_batch(lat, lon) == model.nearest_batch(lat, lon)
+    for got, want in zip(loaded.query(lat, lon, k=2), model.query(lat, lon, k=2)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_metadata_records_the_environment_and_data(real_model):
@@ -71,7 +72,8 @@ def test_importing_and_loading_work_without_pandas_or_kagglehub(real_artifact):
         "sys.meta_path.insert(0, Block())\n"
         "import chipotle_model\n"
         f"m = chipotle_model.load_model({str(real_artifact)!r})\n"
-        "print(m.nearest(39.0, -77.0)[0]['state'])"
+        "distances, indices = m.query(39.0, -77.0)\n"
+        "print(chipotle_model.StoreRecords.from_table(m.stores).rows(distances[0], indices[0])[0]['state'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -84,10 +86,10 @@ def test_bad_k_and_bad_points_are_refused():
     model = NearestStoreModel.fit(STORES)
     for k in (0, 21, 1.5, True, "2"):
         with pytest.raises(InvalidQuery, match="k must be an integer from 1 to 20"):
-            model.nearest(0, 0, k=k)
+            model.query(0, 0, k=k)
     with pytest.raises(InvalidQuery, match="at most the number of stores"):
-        model.nearest(0, 0, k=3)
+        model.query(0, 0, k=3)
     with pytest.raises(InvalidQuery, match=r"latitude must be a finite number in \[-90, 90\], got 91.0"):
-        model.nearest(91, 0)
+        model.query(91, 0)
     with pytest.raises(InvalidQuery, match=r"points\[1\] longitude"):
-        model.nearest_batch([0, 0], [0, float("nan")])
+        model.query([0, 0], [0, float("nan")])

@@ -36,7 +36,7 @@ def test_k_nearest_match_brute_force_anywhere_on_earth(stores, queries, k):
     model = NearestStoreModel.fit(table(stores))
     k = min(k, len(stores))
     lat, lon = np.array(queries).T
-    _, got = model.query(lat, lon, k)
+    got, _ = model.query(lat, lon, k=k)
     s_lat, s_lon = np.array(stores).T
     want = np.sort(haversine_km(lat[:, None], lon[:, None], s_lat[None], s_lon[None]), axis=1)[:, :k]
     assert np.allclose(got, want, rtol=0, atol=1e-6)
@@ -44,23 +44,24 @@ def test_k_nearest_match_brute_force_anywhere_on_earth(stores, queries, k):
 
 def test_across_the_antimeridian_the_store_on_the_other_side_wins():
     model = NearestStoreModel.fit(table([(0.0, 179.9), (0.0, -170.0)]))
-    (best,) = model.nearest(0.0, -179.95)
-    assert best["address"] == "store 0"
-    assert best["distance_km"] < 20
+    distances, indices = model.query(0.0, -179.95)
+    assert indices[0, 0] == 0  # store 0
+    assert distances[0, 0] < 20
 
 
 def test_at_the_pole_longitude_does_not_matter():
     model = NearestStoreModel.fit(table([(89.9, 0.0), (85.0, 180.0)]))
     for lon in (-180.0, -90.0, 0.0, 45.0, 180.0):
-        assert model.nearest(90.0, lon)[0]["address"] == "store 0"
+        assert model.query(90.0, lon)[1][0, 0] == 0  # store 0
 
 
 def test_ties_give_equal_distances_and_all_tied_stores():
     # Two stores at the same place (different addresses) and one farther away.
     model = NearestStoreModel.fit(table([(10.0, 10.0), (10.0, 10.0), (11.0, 10.0)]))
-    first, second, third = model.nearest(10.2, 10.0, k=3)
-    assert first["distance_km"] == second["distance_km"] < third["distance_km"]
-    assert {first["address"], second["address"]} == {"store 0", "store 1"}
+    distances, indices = model.query(10.2, 10.0, k=3)
+    first, second, third = distances[0]
+    assert first == second < third
+    assert set(indices[0, :2]) == {0, 1}
 
 
 @settings(max_examples=100, deadline=None)

@@ -8,19 +8,14 @@ brute force (haversine to every store), never against hard-coded stores.
 from __future__ import annotations
 
 import base64
-import copy
 import json
-from pathlib import Path
 
 import numpy as np
 
 from chipotle_model import MAX_K, RESULT_FIELDS, haversine_km
-from chipotle_model.api import MAX_BODY_BYTES, MAX_POINTS
 from chipotle_model.geo import KM_PER_MILE
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EVENTS_DIR = REPO_ROOT / "tests" / "events"
-LONGITUDE_ALIASES = ("long", "lng", "lon")
+from chipotle_model.params import LONGITUDE_PARAMETERS, MAX_BODY_BYTES, MAX_POINTS
+from tests.support.events import grid_points, load_event, with_body
 
 # Every fixture in tests/events/ -> (status, a phrase its error message must contain).
 EXPECTED: dict[str, tuple[int, str | None]] = {
@@ -70,27 +65,6 @@ GENERATED_EXPECTED: dict[str, tuple[int, str | None]] = {
     "post_base64_body_too_large": (413, f"over {MAX_BODY_BYTES:,} bytes"),
 }
 ALL_EXPECTED = {**EXPECTED, **GENERATED_EXPECTED}
-
-
-def load_event(name: str) -> dict:
-    return json.loads((EVENTS_DIR / f"{name}.json").read_text())
-
-
-def event_files() -> set[str]:
-    return {path.stem for path in EVENTS_DIR.glob("*.json")}
-
-
-def with_body(event: dict, body: str, *, base64_encoded: bool = False) -> dict:
-    event = copy.deepcopy(event)
-    event["body"] = body
-    event["isBase64Encoded"] = base64_encoded
-    return event
-
-
-def grid_points(n: int, seed: int = 7) -> list[list[float]]:
-    """n reproducible points spread over the contiguous US and beyond."""
-    rng = np.random.default_rng(seed)
-    return np.column_stack((rng.uniform(15, 65, n), rng.uniform(-170, -50, n))).round(6).tolist()
 
 
 def generated_events() -> dict[str, dict]:
@@ -182,7 +156,7 @@ def check_answer(model, name: str, event: dict, response: dict) -> dict | None:
     elif method == "GET":
         params = event["queryStringParameters"]
         lat = float(params["lat"])
-        lon = float(next(params[alias] for alias in LONGITUDE_ALIASES if alias in params))
+        lon = float(next(params[alias] for alias in LONGITUDE_PARAMETERS if alias in params))
         k = int(params.get("k", 1))
         assert body["query"] == {"latitude": lat, "longitude": lon, "k": k}
         assert len(body["stores"]) == k

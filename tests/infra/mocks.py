@@ -1,0 +1,167 @@
+"""Pulumi mocks that answer as the AWS and Docker providers do, and a monitor that records
+each registration (its parent, dependencies and secret inputs) for assertions.
+
+Used in process by the component tests (`pulumi.runtime.set_mocks` + `@pulumi.runtime.test`)
+and in a fresh interpreter per run by tests/infra/mock_program.py for the whole program.
+
+ECR repositories get a `repository_url`, images a `repo_digest` (the local image ID
+`sha256:...` when not pushed, `repository@sha256:...` when pushed) derived from their
+build inputs and, for a training build, the bytes of the CSV it copies (as Docker's
+content addressing would), the HTTP API an `execution_arn`, its stage an `invoke_url`,
+the ECR token call credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+
+ACCOUNT = "123456789012"
+MOCK_PASSWORD = "mock-ecr-password"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _digest(*parts: object) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def plain(value):
+    """A JSON-safe copy."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def unwrap(value, path: str = "") -> tuple[object, list[str]]:
+    """`value` with secrets replaced by their plain values, and the paths where secrets were."""
+    if rpc.is_rpc_secret(value):
+        inner, _ = unwrap(rpc.unwrap_rpc_secret(value), path)
+        return inner, [path or "."]
+    if isinstance(value, dict):
+        secrets: list[str] = []
+        out = {}
+        for key, item in value.items():
+            out[key], found = unwrap(item, f"{path}.{key}" if path else key)
+            secrets += found
+        return out, secrets
+    if isinstance(value, list):
+        secrets, items = [], []
+        for index, item in enumerate(value):
+            inner, found = unwrap(item, f"{path}[{index}]")
+            items.append(inner)
+            secrets += found
+        return items, secrets
+    return plain(value), []
+
+
+class StackMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str = "us-east-1"):
+        self.region = region
+        self.invokes: list[dict] = []
+        self.inputs: dict[tuple[str, str], dict] = {}  # (type, name) -> the inputs the program gave
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        self.inputs[(args.typ, args.name)] = inputs
+        state = dict(inputs)
+        typ, name, region = args.typ, args.name, self.region
+        if typ == "aws:ecr/repository:Repository":
+            state.update(
+                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{inputs['name']}",
+                registryId=ACCOUNT,
+                arn=f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{inputs['name']}",
+            )
+        elif typ == "docker:index/image:Image":
+            build = unwrap(inputs.get("build", {}))[0]
+            data_path = build.get("args", {}).get("DATA_PATH")
+            data = (REPO_ROOT / build["context"] / data_path).read_bytes() if data_path else b""
+            digest = _digest(build, inputs.get("imageName"), data)
+            image_name = inputs["imageName"]
+            if inputs.get("skipPush"):
+                state["repoDigest"] = f"sha256:{digest}"
+            else:
+                state["repoDigest"] = f"{image_name.rsplit(':', 1)[0]}@sha256:{digest}"
+            state["baseImageName"] = state["imageName"] = image_name
+        elif typ == "docker:index/tag:Tag":
+            state["sourceImageId"] = f"sha256:{_digest(inputs['sourceImage'])}"
+        elif typ == "aws:iam/role:Role":
+            state.setdefault("name", f"{name}-0000000")
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"
+        elif typ == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"
+            invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            state.update(arn=arn, invokeArn=invoke)
+        elif typ == "aws:apigatewayv2/api:Api":
+            api_id = "a1b2c3d4e5"
+            state.update(
+                apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
+                executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}",
+            )
+            return api_id, state
+        elif typ == "aws:apigatewayv2/stage:Stage":
+            state["invokeUrl"] = f"https://{inputs['apiId']}.execute-api.{region}.amazonaws.com/"
+        return f"{name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.invokes.append({"token": args.token, "args": dict(args.args)})
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            registry = args.args.get("registryId", ACCOUNT)
+            return {
+                "authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": self.region,
+                "password": MOCK_PASSWORD,
+                "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
+                "region": self.region,
+                "userName": "AWS",
+            }
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """Pulumi's mock monitor, also keeping each registration's parent, dependencies,
+    secret inputs and (for components) registered outputs."""
+
+    def __init__(self, stack_mocks: StackMocks):
+        super().__init__(stack_mocks)
+        self._records: list[dict] = []
+        self._registered_outputs: dict[str, dict] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.get_registered_resources()[response.urn]
+            inputs, secrets = unwrap(self.mocks.inputs[(request.type, request.name)])
+            self._records.append(
+                {
+                    "urn": response.urn,
+                    "type": request.type,
+                    "name": request.name,
+                    "custom": request.custom,
+                    "parent": request.parent,
+                    "dependencies": list(request.dependencies),
+                    "property_dependencies": {
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                    "delete_before_replace": request.deleteBeforeReplace,
+                    "inputs": inputs,
+                    "secret_inputs": secrets,
+                    "outputs": unwrap(registration.state)[0],
+                    "id": registration.id,
+                }
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        self._registered_outputs[request.urn] = unwrap(rpc.deserialize_properties(request.outputs))[0]
+        return super().RegisterResourceOutputs(request)
+
+    def records(self) -> list[dict]:
+        return [{**r, "registered_outputs": self._registered_outputs.get(r["urn"])} for r in self._records]
