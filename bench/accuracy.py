@@ -45,7 +45,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, (q_lat, q_lon) in query_sets(lat, lon, POINTS).items():
         truth = brute_force_nearest_km(lat, lon, q_lat, q_lon)
-        _, ours_km = ours.query(q_lat, q_lon, 1)
+        ours_km, _ = ours.query(q_lat, q_lon)
         ours_wrong = np.mean(ours_km[:, 0] - truth > TOLERANCE_KM)
         picked = np.array([where[a] for a in original.predict(np.column_stack([q_lat, q_lon]))])
         extra = haversine_km(q_lat, q_lon, lat[picked], lon[picked]) - truth

@@ -63,49 +63,23 @@ def load_stores(path: str | Path) -> LoadedData:
 def parse_stores(text: str, *, source: str = "<data>") -> tuple[StoreTable, int, int]:
     """Validate CSV text; return (stores, data rows read, exact duplicates dropped)."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f"{source}: the file is empty; expected a header {','.join(COLUMNS)}") from None
-    except csv.Error as exc:
-        raise DataError(f"{source}, line 1: malformed CSV ({exc})") from exc
-    header = [name.strip() for name in header]
-    missing = [name for name in COLUMNS if name not in header]
-    if missing:
-        raise DataError(
-            f"{source}, line 1: missing column(s) {', '.join(missing)}; "
-            f"the header must contain {','.join(COLUMNS)} (got {','.join(header)})"
-        )
-    position = {name: header.index(name) for name in COLUMNS}
-
+    header, position = _header(reader, source)
     columns: dict[str, list] = {name: [] for name in COLUMNS}
     seen: set[tuple] = set()
     rows_read = duplicates = 0
-    line = reader.line_num  # a quoted field may span lines: report where the record starts
-    while True:
-        start = line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise DataError(f"{source}, line {start}: malformed CSV ({exc})") from exc
-        line = reader.line_num
-        if not row or all(not field.strip() for field in row):
-            continue  # blank lines carry no store
+    for line, row in _rows(reader, source):
         rows_read += 1
         if len(row) != len(header):
             raise DataError(
-                f"{source}, line {start}: expected {len(header)} fields ({','.join(header)}), got {len(row)}"
+                f"{source}, line {line}: expected {len(header)} fields ({','.join(header)}), got {len(row)}"
             )
-        record = _validate_record(row, position, source, start)
+        record = _validate_record(row, position, source, line)
         if record in seen:
             duplicates += 1
             continue
         seen.add(record)
         for name, value in zip(COLUMNS, record):
             columns[name].append(value)
-
     if not columns["address"]:
         raise DataError(f"{source}: no stores: the file has a header but no data rows")
     table = StoreTable(
@@ -116,6 +90,40 @@ def parse_stores(text: str, *, source: str = "<data>") -> tuple[StoreTable, int,
         longitude=columns["longitude"],
     )
     return table, rows_read, duplicates
+
+
+def _header(reader, source: str) -> tuple[list[str], dict[str, int]]:
+    """The header's column names, and the position of each of COLUMNS in it."""
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise DataError(f"{source}: the file is empty; expected a header {','.join(COLUMNS)}") from None
+    except csv.Error as exc:
+        raise DataError(f"{source}, line 1: malformed CSV ({exc})") from exc
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise DataError(
+            f"{source}, line 1: missing column(s) {', '.join(missing)}; "
+            f"the header must contain {','.join(COLUMNS)} (got {','.join(header)})"
+        )
+    return header, {name: header.index(name) for name in COLUMNS}
+
+
+def _rows(reader, source: str):
+    """(line where the record starts, fields) of every non-blank record after the header
+    (a quoted field may span lines)."""
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{source}, line {start}: malformed CSV ({exc})") from exc
+        line = reader.line_num
+        if row and any(field.strip() for field in row):  # blank lines carry no store
+            yield start, row
 
 
 def _validate_record(row: list[str], position: dict[str, int], source: str, line: int) -> tuple:

@@ -56,61 +56,140 @@ def build_event(
     """
     split = urlsplit(target)
     path = split.path or "/"
-    joined: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        name = name.lower()
-        if name == "cookie":
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
-            continue
-        joined[name] = f"{joined[name]},{value}" if name in joined else value
-    now = time.time()
+    joined, cookies = _joined_headers(headers)
     event: dict = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": split.query,
         "headers": joined,
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "local",
-            "domainName": joined.get("host", "localhost"),
-            "domainPrefix": joined.get("host", "localhost").split(".")[0],
-            "http": {
-                "method": method.upper(),
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": joined.get("user-agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now * 1000),
-        },
+        "requestContext": _request_context(method, path, joined, source_ip),
         "isBase64Encoded": False,
     }
     if cookies:
         event["cookies"] = cookies
     if split.query:
-        parameters: dict[str, str] = {}
-        for name, value in parse_qsl(split.query, keep_blank_values=True):
-            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
-        event["queryStringParameters"] = parameters
+        event["queryStringParameters"] = _joined_pairs(parse_qsl(split.query, keep_blank_values=True))
     if body:
-        text = None
-        if _is_text(joined.get("content-type", "")):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-        if text is None:
-            event["body"] = base64.b64encode(body).decode("ascii")
-            event["isBase64Encoded"] = True
-        else:
-            event["body"] = text
+        event.update(_event_body(body, joined.get("content-type", "")))
     return event
+
+
+def _joined_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names joined with commas, as API Gateway joins them."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def _joined_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Header names in lower case, repeats joined; cookies apart, as payload 2.0 has them."""
+    cookies: list[str] = []
+    others = []
+    for name, value in headers:
+        if name.lower() == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+        else:
+            others.append((name.lower(), value))
+    return _joined_pairs(others), cookies
+
+
+def _request_context(method: str, path: str, headers: dict[str, str], source_ip: str) -> dict:
+    now = time.time()
+    host = headers.get("host", "localhost")
+    return {
+        "accountId": "anonymous",
+        "apiId": "local",
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "http": {
+            "method": method.upper(),
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": str(uuid.uuid4()),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now * 1000),
+    }
+
+
+def _event_body(body: bytes, content_type: str) -> dict:
+    """Text bodies as they are; any other body base64-encoded, as API Gateway passes them."""
+    if _is_text(content_type):
+        try:
+            return {"body": body.decode("utf-8"), "isBase64Encoded": False}
+        except UnicodeDecodeError:
+            pass
+    return {"body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Each HTTP request: CORS as API Gateway does it, else the event to the Lambda handler."""
+
+    server_version = "nearest-store-local"
+    server: _LocalServer
+
+    def _answer(self) -> None:
+        length = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(length)
+        except ValueError:
+            return self._write(400, {"Content-Type": "application/json"}, b'{"error": "bad Content-Length"}')
+        if length > GATEWAY_MAX_BODY_BYTES:
+            self.close_connection = True
+            body = json.dumps({"error": "request body over 10 MB (API Gateway's limit)"}).encode()
+            return self._write(413, {"Content-Type": "application/json"}, body)
+        body = self.rfile.read(length) if length > 0 else b""
+        event = build_event(
+            self.command, self.path, self.headers.items(), body, source_ip=self.client_address[0]
+        )
+        cors = self.server.cors
+        if cors.is_preflight(event["requestContext"]["http"]["method"], event["headers"]):
+            return self._write(204, cors.preflight_headers(event["headers"]), b"")
+        with self.server.lock:
+            response = self.server.handler(event, LocalContext())
+        payload = response.get("body") or ""
+        payload = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
+        # API Gateway ignores the function's CORS headers and sets its own
+        headers = {
+            name: value
+            for name, value in (response.get("headers") or {}).items()
+            if not name.lower().startswith("access-control-")
+        }
+        headers.update(cors.answer_headers(event["headers"]))
+        self._write(int(response["statusCode"]), headers, payload, response.get("cookies") or [])
+
+    def _write(self, status: int, headers: dict, body: bytes, cookies: Iterable[str] = ()) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        for cookie in cookies:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _answer
+
+    def log_message(self, format: str, *args) -> None:  # the handler logs each request already
+        pass
+
+
+class _LocalServer(ThreadingHTTPServer):
+    def __init__(self, address: tuple[str, int], handler: Handler, cors: CorsPolicy):
+        super().__init__(address, _RequestHandler)
+        self.handler = handler
+        self.cors = cors
+        # One request at a time: the Powertools resolver, like a Lambda execution
+        # environment, serves one event at once.
+        self.lock = threading.Lock()
 
 
 def make_server(
@@ -120,66 +199,9 @@ def make_server(
     *,
     cors: CorsPolicy | None = None,
 ) -> ThreadingHTTPServer:
-    """An HTTP server answering every request with `handler` (one request at a time:
-    the Powertools resolver, like a Lambda execution environment, serves one event at once),
-    behind `cors` (default: the API's policy for any origin) as API Gateway would be."""
-    lock = threading.Lock()
-    cors = cors or cors_policy()
-
-    class RequestHandler(BaseHTTPRequestHandler):
-        server_version = "nearest-store-local"
-
-        def _answer(self) -> None:
-            length = self.headers.get("Content-Length") or "0"
-            try:
-                length = int(length)
-            except ValueError:
-                return self._write(
-                    400, {"Content-Type": "application/json"}, b'{"error": "bad Content-Length"}'
-                )
-            if length > GATEWAY_MAX_BODY_BYTES:
-                self.close_connection = True
-                body = json.dumps({"error": "request body over 10 MB (API Gateway's limit)"}).encode()
-                return self._write(413, {"Content-Type": "application/json"}, body)
-            body = self.rfile.read(length) if length > 0 else b""
-            event = build_event(
-                self.command, self.path, self.headers.items(), body, source_ip=self.client_address[0]
-            )
-            if cors.is_preflight(event["requestContext"]["http"]["method"], event["headers"]):
-                return self._write(204, cors.preflight_headers(event["headers"]), b"")
-            with lock:
-                response = handler(event, LocalContext())
-            payload = response.get("body") or ""
-            payload = (
-                base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
-            )
-            # API Gateway ignores the function's CORS headers and sets its own
-            headers = {
-                name: value
-                for name, value in (response.get("headers") or {}).items()
-                if not name.lower().startswith("access-control-")
-            }
-            headers.update(cors.answer_headers(event["headers"]))
-            self._write(int(response["statusCode"]), headers, payload, response.get("cookies") or [])
-
-        def _write(self, status: int, headers: dict, body: bytes, cookies: Iterable[str] = ()) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            for cookie in cookies:
-                self.send_header("Set-Cookie", cookie)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _answer
-
-        def log_message(self, format: str, *args) -> None:  # the handler logs each request already
-            pass
-
-    return ThreadingHTTPServer((host, port), RequestHandler)
+    """An HTTP server answering every request with `handler`, behind `cors` (default: the
+    API's policy for any origin) as API Gateway would be."""
+    return _LocalServer((host, port), handler, cors or cors_policy())
 
 
 def serve(

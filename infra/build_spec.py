@@ -90,3 +90,44 @@ def serving_build(
             "MODEL_PATH": MODEL_PATH,
         },
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the `docker build` commands of both images (pipe them to `sh` to build)."""
+    import argparse
+    import hashlib
+    import shlex
+
+    from infra.config import DEFAULTS
+
+    parser = argparse.ArgumentParser(prog="python -m infra.build_spec", description=main.__doc__)
+    parser.add_argument("--base-image", default=DEFAULTS["baseImage"], help="default: %(default)s")
+    parser.add_argument("--data", default=DEFAULTS["dataPath"], help="default: %(default)s")
+    parser.add_argument("--architecture", default=DEFAULTS["architecture"], choices=sorted(PLATFORMS))
+    parser.add_argument("--tag", default="nearest-store", help="serving image name (default: %(default)s)")
+    args = parser.parse_args(argv)
+    training_tag = f"{args.tag}-training:local"
+    data_sha256 = hashlib.sha256((REPO_ROOT / args.data).read_bytes()).hexdigest()
+    builds = (
+        (
+            training_build(data_path=args.data, base_image=args.base_image, architecture=args.architecture),
+            training_tag,
+        ),
+        (
+            serving_build(
+                training_image=training_tag,
+                data_sha256=data_sha256,
+                base_image=args.base_image,
+                architecture=args.architecture,
+            ),
+            f"{args.tag}:local",
+        ),
+    )
+    print(f"cd {shlex.quote(str(REPO_ROOT))}")
+    for spec, tag in builds:
+        print(shlex.join(spec.docker_command(tag)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
