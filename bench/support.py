@@ -19,6 +19,7 @@ import numpy as np
 from chipotle_model import load_stores
 from tests.support import REPO_ROOT, real_csv, repo_data_csv
 from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
+    IMAGE_PREFIX,
     LambdaContainer,
     build_model_images,
     cold_start,
@@ -111,7 +112,7 @@ def serving_image(base: str) -> tuple[str, str]:
     Returns (serving tag, training tag named by its image ID, as the Pulumi program does).
     """
     csv_path()
-    images = build_model_images(base, load_stores(repo_data_csv()).sha256, name="nearest-store-bench")
+    images = build_model_images(base, load_stores(repo_data_csv()).sha256, name=f"{IMAGE_PREFIX}-bench")
     return images.serving, images.training
 
 

@@ -19,6 +19,9 @@ from infra.config import DEFAULTS
 from tests.support import REPO_ROOT, free_port
 
 BUILD_TIMEOUT_S = 1200
+# The name the tests' and benchmarks' images and containers start with (documented in
+# docs/design.md); another checkout building at the same time can set its own.
+IMAGE_PREFIX = os.environ.get("NEAREST_STORE_IMAGES", "nearest-store")
 BASE_IMAGE_SCRIPT = REPO_ROOT / "scripts" / "lambda-base" / "build"
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -84,7 +87,9 @@ class ModelImages:
     serving: str
 
 
-def build_model_images(base_image: str, data_sha256: str, *, name: str = "nearest-store") -> ModelImages:
+def build_model_images(
+    base_image: str, data_sha256: str, *, name: str = f"{IMAGE_PREFIX}-test"
+) -> ModelImages:
     """The training image, then the serving image built from it, both from the build spec."""
     spec = build_spec.training_build(data_path=str(DEFAULTS["dataPath"]), base_image=base_image)
     training = built(spec, f"{name}-training:latest")
@@ -113,7 +118,7 @@ class LambdaContainer:
         extra: list[str] | None = None,
     ):
         self.port = free_port()
-        self.name = f"nearest-store-test-{uuid.uuid4().hex[:8]}"
+        self.name = f"{IMAGE_PREFIX}-test-{uuid.uuid4().hex[:8]}"
         args = ["run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.port}:8080"]
         if cpus is not None:
             args.append(f"--cpus={cpus:.3f}")
