@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from chipotle_model import load_stores
 from tests.support import require
 from tests.support.docker import (
     LambdaContainer,
@@ -29,7 +28,7 @@ def base_image(docker_engine) -> str:
 
 @pytest.fixture(scope="session")
 def model_images(base_image, repo_data_csv, measurements) -> ModelImages:
-    images = build_model_images(base_image, load_stores(repo_data_csv).sha256)
+    images = build_model_images(base_image)
     for kind, tag in (("training", images.training), ("serving", images.serving)):
         measurements.append(f"{kind} image ({base_image}): {image_size_mb(tag):.0f} MB")
     return images

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra import build_spec
 from infra.config import DEFAULTS
@@ -56,15 +58,16 @@ def lambda_base_image() -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
-def build(spec: build_spec.ImageBuild, tag: str) -> subprocess.CompletedProcess:
-    """`docker build` exactly as the spec says; returns the finished process (not checked)."""
+def build(spec: build_spec.ImageBuild, tag: str, *, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    """`docker build` exactly as the spec says, in the project directory `cwd`; returns the
+    finished process (not checked)."""
     return subprocess.run(
-        spec.docker_command(tag), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO_ROOT
+        spec.docker_command(tag), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=cwd
     )
 
 
-def built(spec: build_spec.ImageBuild, tag: str) -> str:
-    proc = build(spec, tag)
+def built(spec: build_spec.ImageBuild, tag: str, *, cwd: Path = REPO_ROOT) -> str:
+    proc = build(spec, tag, cwd=cwd)
     assert proc.returncode == 0, f"docker build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return tag
 
@@ -81,25 +84,40 @@ def run_python(image: str, code: str) -> subprocess.CompletedProcess:
     return docker("run", "--rm", "--entrypoint", "python", image, "-c", code, check=False)
 
 
+def copy_build_context(dest: Path) -> Path:
+    """A copy of what the image builds read (as another clone would have it) at `dest`."""
+    wanted = [
+        *build_spec.admitted_paths(),
+        build_spec.TRAINING_DOCKERFILE,
+        build_spec.SERVING_STAGE,
+        ".dockerignore",
+    ]
+    for path in wanted:
+        source, target = REPO_ROOT / path, dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, target)
+    return dest
+
+
 @dataclass(frozen=True)
 class ModelImages:
-    training: str  # the training image, tagged by its content (as the program names it)
+    training: str
     serving: str
+    build: build_spec.ModelBuild
 
 
 def build_model_images(
-    base_image: str, data_sha256: str, *, name: str = f"{IMAGE_PREFIX}-test"
+    base_image: str, *, data_path: str | None = None, name: str = f"{IMAGE_PREFIX}-test"
 ) -> ModelImages:
-    """The training image, then the serving image built from it, both from the build spec."""
-    spec = build_spec.training_build(data_path=str(DEFAULTS["dataPath"]), base_image=base_image)
-    training = built(spec, f"{name}-training:latest")
-    # Named by its image ID, as the Pulumi program does: the serving build takes exactly this model.
-    unique = f"{name}-training:{image_id(training).split(':')[-1][:12]}"
-    docker("tag", training, unique)
-    serving_spec = build_spec.serving_build(
-        training_image=unique, data_sha256=data_sha256, base_image=base_image
-    )
-    return ModelImages(training=unique, serving=built(serving_spec, f"{name}:latest"))
+    """The training image, then the serving image (whose build builds or reuses the training
+    stage), both from the build spec, tagged as the program tags them."""
+    spec = build_spec.model_build(data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image)
+    training = built(spec.training, f"{name}-training:{spec.model_version}")
+    serving = built(spec.serving, f"{name}:{spec.serving_tag}")
+    return ModelImages(training=training, serving=serving, build=spec)
 
 
 class LambdaContainer:
