@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pytest
 
+from chipotle_model import smoke
 from infra import build_spec
 from infra.config import DEFAULTS
 from tests.support import REPO_ROOT
@@ -22,6 +24,7 @@ from tests.support.docker import (
     run_python,
 )
 from tests.support.events import load_event
+from tests.support.http import http_front
 
 pytestmark = pytest.mark.docker
 
@@ -78,6 +81,14 @@ def test_served_through_the_rie_every_case_gets_the_same_checked_answer(
         if name == "get_health":
             continue  # its metadata (created_at) is the image's own model: checked below
         check_answer(real_model, name, event, answer)
+
+
+def test_the_serving_image_keeps_the_apis_contract_behind_an_http_front(lambda_container):
+    """`python -m chipotle_model smoke` against the image: HTTP turned into the events API
+    Gateway sends (the local server's front), each invoked through the container's RIE."""
+    out = io.StringIO()
+    with http_front(lambda event, context: lambda_container.invoke(event)) as url:
+        assert smoke.run(url, out=out) == 0, out.getvalue()
 
 
 def test_served_health_reports_the_models_data_and_versions(lambda_container, real_model, model_images):
