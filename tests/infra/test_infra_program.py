@@ -211,6 +211,8 @@ def test_new_data_is_a_new_model_version_and_a_new_image(dev_run: ProgramRun, da
     assert after["imageName"] != before["imageName"], "a new image never takes an old image's tag"
     assert after["build"]["args"]["DATA_PATH"] != before["build"]["args"]["DATA_PATH"]
     assert retrained.exports["image_uri"] != dev_run.exports["image_uri"]
+    # a new image is a change of the function's image_uri: with publish, a new version
+    assert retrained.one(FUNCTION)["inputs"]["imageUri"] != dev_run.one(FUNCTION)["inputs"]["imageUri"]
     assert retrained.exports["model"]["stores"] == dev_run.exports["model"]["stores"] - 1
 
 
@@ -223,6 +225,8 @@ def test_same_inputs_from_another_clone_path_give_the_same_build(dev_run: Progra
         if (REPO_ROOT / name).is_file():
             shutil.copy2(REPO_ROOT / name, clone / name)
     again = run_program(project_dir=clone).ok()
+    # nothing to rebuild, and no change to the function: no new version is published
+    assert again.one(FUNCTION)["inputs"] == dev_run.one(FUNCTION)["inputs"]
     assert again.serving_image["inputs"]["build"] == dev_run.serving_image["inputs"]["build"]
     assert again.serving_image["inputs"]["imageName"] == dev_run.serving_image["inputs"]["imageName"]
     assert again.exports == dev_run.exports
