@@ -15,6 +15,7 @@ from infra.components import (
     ImageRepository,
     ImageRetention,
     ModelImages,
+    Monitoring,
     ServingFunction,
     resource_prefix,
 )
@@ -30,7 +31,11 @@ except (ConfigError, DataError, DatasetUnavailable) as error:
 project, stack = pulumi.get_project(), pulumi.get_stack()
 prefix = resource_prefix(project, stack)
 build = build_spec.model_build(
-    data_path=settings.data_path, base_image=settings.base_image, architecture=settings.architecture
+    data_path=settings.data_path,
+    base_image=settings.base_image,
+    architecture=settings.architecture,
+    snapstart=settings.cold_start == "snapstart",
+    tracing=settings.operations.tracing,
 )
 
 # Every AWS resource through one provider that tags it with the project and stack.
@@ -59,6 +64,9 @@ retention = ImageRetention(
 )
 api = HttpApi(f"{prefix}-http", alias=function.alias, settings=settings, opts=aws_opts)
 
+# Operations: alarms (optionally mailed), a dashboard.
+monitoring = Monitoring(f"{prefix}-ops", function=function, api=api, settings=settings, opts=aws_opts)
+
 pulumi.export("url", api.url)
 pulumi.export("function_name", function.function.name)
 pulumi.export("live_version", function.live_version)
@@ -68,4 +76,5 @@ pulumi.export("repository_url", repository.url)
 pulumi.export("image_uri", images.image_uri)
 pulumi.export("training_image", images.training_image)
 pulumi.export("log_group", function.log_group.name)
+pulumi.export("dashboard_url", monitoring.dashboard_url)
 pulumi.export("model", dataset.summary())

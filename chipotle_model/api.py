@@ -32,6 +32,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from . import params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
+from .metrics import OTHER_ROUTE, RequestMetrics
 from .model import MAX_K, NearestStoreModel
 
 SERVICE_NAME = "nearest-store"  # the product's name in logs (POWERTOOLS_SERVICE_NAME overrides)
@@ -71,6 +72,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def _nearest(api: NearestStoreApi, event) -> dict:
     query = params.nearest_query(event.query_string_parameters, max_k=api.max_k)
     api.logger.append_keys(query=query.log)
+    api.metrics.k(query.k)
     distances, indices = api.model.query(query.latitude, query.longitude, k=query.k)
     stores = api.records.rows(distances[0], indices[0])
     return response.nearest_answer(query.latitude, query.longitude, query.k, stores)
@@ -80,6 +82,7 @@ def _nearest_batch(api: NearestStoreApi, event) -> dict:
     text = params.body_text(event.body, base64_encoded=event.is_base64_encoded)
     latitudes, longitudes = params.batch_points(params.json_document(text))
     api.logger.append_keys(query={"points": len(latitudes)})
+    api.metrics.batch_points(len(latitudes))
     distances, indices = api.model.query(latitudes, longitudes, k=1)
     return response.batch_answer(api.records.rows(distances[:, 0], indices[:, 0]))
 
@@ -111,6 +114,19 @@ def cors_policy(allow_origins: tuple[str, ...] = ("*",)) -> CorsPolicy:
     )
 
 
+def route_label(method: Any, path: Any) -> str:
+    """The route a request took, for metrics: "GET /" and the like, or "other"."""
+    if isinstance(method, str) and isinstance(path, str) and (method.upper(), path) in ROUTES:
+        return f"{method.upper()} {path}"
+    return OTHER_ROUTE
+
+
+def initialization_type() -> str:
+    """How this execution environment started: on-demand, provisioned-concurrency or
+    snap-start (Lambda's AWS_LAMBDA_INITIALIZATION_TYPE)."""
+    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+
+
 def local_model_version(metadata: dict) -> str:
     """The model version of an artifact run outside a serving image (which records the
     build's MODEL_VERSION): named after its data, so other data is another version."""
@@ -121,12 +137,18 @@ class NearestStoreApi:
     """Routes, validation, errors and request logging around one loaded model."""
 
     def __init__(
-        self, model: NearestStoreModel, *, model_version: str | None = None, logger: Logger | None = None
+        self,
+        model: NearestStoreModel,
+        *,
+        model_version: str | None = None,
+        logger: Logger | None = None,
+        metrics: RequestMetrics | None = None,
     ):
         self.model = model
         self.model_version = model_version or local_model_version(model.metadata)
         self.records = response.StoreRecords.from_table(model.stores)
         self.logger = logger or make_logger()
+        self.metrics = metrics or RequestMetrics(service=self.logger.service)
         self.max_k = min(MAX_K, len(model))
         # The health answer never changes: serialise it once.
         health = response.health_answer({"model_version": self.model_version, **model.metadata})
@@ -159,15 +181,24 @@ class NearestStoreApi:
 
     def _log_request(self, event: Any, answer: dict, started: float) -> None:
         http = _request_http(event)
+        method, path, status = http.get("method"), http.get("path"), answer.get("statusCode")
+        latency_ms = round((time.perf_counter() - started) * 1e3, 3)
         self.logger.info(
             "request",
             extra={
-                "method": http.get("method"),
-                "path": http.get("path") if isinstance(http.get("path"), str) else None,
-                "status": answer.get("statusCode"),
-                "latency_ms": round((time.perf_counter() - started) * 1e3, 3),
+                "method": method,
+                "path": path if isinstance(path, str) else None,
+                "status": status,
+                "latency_ms": latency_ms,
                 "model_version": self.model_version,
             },
+        )
+        self.metrics.request(
+            route=route_label(method, path),
+            status=status if isinstance(status, int) else 500,
+            latency_ms=latency_ms,
+            model_version=self.model_version,
+            start=initialization_type(),
         )
 
     def warm_up(self) -> None:
@@ -194,6 +225,7 @@ class NearestStoreApi:
             if answer["statusCode"] != 200:
                 raise RuntimeError(f"the warm-up query failed: {answer['statusCode']} {answer['body']}")
         self.logger.clear_state()  # the warm-up queries are not requests: log none of their keys
+        self.metrics.discard()
 
     def _register(self) -> None:
         app = self.app
@@ -244,9 +276,17 @@ def _request_http(event: Any) -> dict:
     return http if isinstance(http, dict) else {}
 
 
-def create_api(model: NearestStoreModel, **kwargs) -> NearestStoreApi:
-    """The API around `model`, warmed up: `create_api(model).handler(event, context)`."""
+def create_api(model: NearestStoreModel, *, tracing: bool = False, **kwargs) -> NearestStoreApi:
+    """The API around `model`, warmed up: `create_api(model).handler(event, context)`.
+
+    `tracing`: X-Ray subsegments with Powertools Tracer (the image must carry the tracing
+    library); off, no tracing library is imported.
+    """
     api = NearestStoreApi(model, **kwargs)
+    if tracing:
+        from aws_lambda_powertools import Tracer
+
+        api.handler = Tracer(service=api.logger.service).capture_lambda_handler(api.handler)
     started = time.perf_counter()
     api.warm_up()
     api.logger.info(

@@ -18,6 +18,7 @@ as build args from here. No pulumi, no docker.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -97,28 +98,52 @@ def context_relative(path: str | Path, project_dir: Path = REPO_ROOT) -> str:
 
 
 def model_build(
-    *, data_path: str | Path, base_image: str, architecture: str = "x86_64", project_dir: Path = REPO_ROOT
+    *,
+    data_path: str | Path,
+    base_image: str,
+    architecture: str = "x86_64",
+    snapstart: bool = False,
+    tracing: bool = False,
+    project_dir: Path = REPO_ROOT,
 ) -> ModelBuild:
-    """The training and serving builds of the model trained on `data_path` (in `project_dir`)."""
+    """The training and serving builds of the model trained on `data_path` (in `project_dir`).
+
+    `snapstart`: the image declares itself ready for SnapStart where the base does not
+    (only AWS's Python 3.12+ base images are ready without the label); `tracing`: the
+    serving image installs the tracing library (requirements/tracing.txt).
+    """
     data = context_relative(data_path, project_dir)
     platform = platform_for(architecture)
     recipe = {"base_image": base_image, "platform": platform}
     model_version = "m-" + fingerprint([*TRAINING_INPUTS, data], recipe, project_dir)[:12]
-    code = [path for path in admitted_paths(project_dir) if not path.startswith("data/")]
-    serving_inputs = [*code, data, TRAINING_DOCKERFILE, SERVING_STAGE]
-    serving_tag = f"{model_version}-{fingerprint(serving_inputs, recipe, project_dir)[:8]}"
     args = {
         "BASE_IMAGE": base_image,
         "DATA_PATH": data,
         "MODEL_PATH": MODEL_PATH,
         "REPORT_PATH": REPORT_PATH,
         "MODEL_VERSION": model_version,
+        "SNAPSTART": "Allow" if snapstart and not is_aws_python_base(base_image) else "",
+        "TRACING": "true" if tracing else "false",
     }
+    code = [path for path in admitted_paths(project_dir) if not path.startswith("data/")]
+    serving_inputs = [*code, data, TRAINING_DOCKERFILE, SERVING_STAGE]
+    serving_tag = f"{model_version}-{fingerprint(serving_inputs, {**recipe, **args}, project_dir)[:8]}"
     return ModelBuild(
         training=ImageBuild(TRAINING_DOCKERFILE, TRAINING_TARGET, platform, args),
         serving=ImageBuild(write_joined_dockerfile(project_dir), SERVING_TARGET, platform, args),
         model_version=model_version,
         serving_tag=serving_tag,
+    )
+
+
+def is_aws_python_base(image: str) -> bool:
+    """An AWS Lambda Python base image of 3.12 or later (SnapStart-ready as it is); a
+    digest of AWS's repository counts as the current one."""
+    return bool(
+        re.match(
+            r"^(public\.ecr\.aws/lambda/python|amazon/aws-lambda-python)(:3\.(1[2-9]|[2-9][0-9]))?(@|$)",
+            image,
+        )
     )
 
 

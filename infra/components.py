@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from chipotle_model.api import SERVICE_NAME, cors_policy
-from infra import build_spec, policies
+from infra import build_spec, monitoring, policies
 from infra.config import Settings
 
 TYPE_PREFIX = "chipotle:infra"
@@ -170,6 +170,18 @@ class ServingFunction(pulumi.ComponentResource):
             policy=self.log_group.arn.apply(lambda arn: json.dumps(policies.logging_policy(arn))),
             opts=child,
         )
+        depends_on = [self.logging, self.log_group]
+        if settings.operations.tracing:
+            # X-Ray's write actions have no resource-level permissions: AWS's managed policy
+            # (Resource "*") is the one wildcard, and only while tracing is on.
+            depends_on.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-tracing",
+                    role=self.role.name,
+                    policy_arn=aws.iam.ManagedPolicy.AWSX_RAY_DAEMON_WRITE_ACCESS,
+                    opts=child,
+                )
+            )
         self.function = aws.lambda_.Function(
             name,
             package_type="Image",
@@ -180,11 +192,12 @@ class ServingFunction(pulumi.ComponentResource):
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={
-                "variables": {"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "LOG_LEVEL": settings.log_level}
-            },
+            environment={"variables": _environment(settings)},
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.logging, self.log_group]),
+            # SnapStart: INIT once per published version, then restored from its snapshot
+            snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
+            tracing_config={"mode": "Active"} if settings.operations.tracing else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.published_version: pulumi.Output[str] = self.function.version
         self.alias = aws.lambda_.Alias(
@@ -194,6 +207,15 @@ class ServingFunction(pulumi.ComponentResource):
             **_alias_routing(settings, self.published_version),
             opts=child,
         )
+        self.provisioned = None
+        if settings.cold_start == "provisioned":
+            self.provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=self.function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=settings.provisioned_concurrency,
+                opts=child,
+            )
         # The version most requests go to (a canary's new version gets canaryWeight of them).
         self.live_version: pulumi.Output[str] = self.alias.function_version
         self.register_outputs(
@@ -204,6 +226,13 @@ class ServingFunction(pulumi.ComponentResource):
                 "alias_arn": self.alias.arn,
             }
         )
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    variables = {"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "LOG_LEVEL": settings.log_level}
+    if not settings.operations.metrics:
+        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # chipotle_model.metrics honours it
+    return variables
 
 
 def _alias_routing(settings: Settings, published: pulumi.Output[str]) -> dict:
@@ -358,3 +387,67 @@ class HttpApi(pulumi.ComponentResource):
         )
         self.url: pulumi.Output[str] = self.stage.invoke_url
         self.register_outputs({"url": self.url})
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The alarms (when `settings.operations.alarms`), their SNS topic and email subscription
+    (when an email is set), and the dashboard, whose URL is `dashboard_url`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        function: ServingFunction,
+        api: HttpApi,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{TYPE_PREFIX}:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ops = settings.operations
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        watched = pulumi.Output.all(
+            region, function.function.name, function.alias.name, api.api.id, function.log_group.name
+        ).apply(lambda names: monitoring.Watched(*names))
+        actions: list = []
+        self.topic = None
+        if ops.alarm_email:
+            self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=ops.alarm_email, opts=child
+            )
+            actions = [self.topic.arn]
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if ops.alarms:
+            specs = watched.apply(
+                lambda w: monitoring.alarm_specs(
+                    w, latency_p99_ms=ops.latency_p99_ms, client_error_percent=ops.client_error_percent
+                )
+            )
+            for suffix, keys in _ALARM_ARGUMENTS.items():
+                arguments = {key: specs.apply(lambda all_, s=suffix, k=key: all_[s][k]) for key in keys}
+                self.alarms[suffix] = aws.cloudwatch.MetricAlarm(
+                    f"{name}-{suffix}", alarm_actions=actions, ok_actions=actions, **arguments, opts=child
+                )
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=function.function.name,  # auto-named, so unique in the account
+            dashboard_body=watched.apply(
+                lambda w: json.dumps(monitoring.dashboard_body(w, service=SERVICE_NAME))
+            ),
+            opts=child,
+        )
+        self.dashboard_url: pulumi.Output[str] = pulumi.Output.all(
+            region, self.dashboard.dashboard_name
+        ).apply(lambda found: monitoring.dashboard_url(*found))
+        self.register_outputs({"dashboard_url": self.dashboard_url, "alarms": sorted(self.alarms)})
+
+
+# Each alarm's argument names (its specification with placeholder names), so that each
+# resource gets only its own arguments, each an Output of the names AWS gives.
+_ALARM_ARGUMENTS = {
+    suffix: tuple(spec)
+    for suffix, spec in monitoring.alarm_specs(
+        monitoring.Watched("", "", "", "", ""), latency_p99_ms=1, client_error_percent=1
+    ).items()
+}

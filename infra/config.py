@@ -45,6 +45,11 @@ THROTTLE_RATE_RANGE = (1, 10000)
 THROTTLE_BURST_RANGE = (1, 5000)
 KEEP_IMAGES_RANGE = (2, 1000)  # at least the live image and the one before it (a canary's stable)
 NO_VERSION = 0  # stableVersion / pinVersion: 0 = not set (Lambda versions start at 1)
+COLD_START_MODES = ("on-demand", "snapstart", "provisioned")
+PROVISIONED_RANGE = (1, 1000)
+LATENCY_ALARM_RANGE = (100, 30000)  # ms; API Gateway gives up after 30 s
+RATE_ALARM_RANGE = (1, 100)  # percent
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # name[:tag][@sha256:<64 hex>]: a registry path, an optional tag, an optional digest.
 _IMAGE_REFERENCE = re.compile(
     r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
@@ -96,11 +101,26 @@ class Settings:
     keep_images: int
     base_image: str
     release: Release
+    cold_start: str  # on-demand | snapstart | provisioned
+    provisioned_concurrency: int | None  # only with cold_start == "provisioned"
+    operations: Operations
 
     @property
     def platform(self) -> str:
         """The Docker platform of both images, from the one `architecture` setting."""
         return build_spec.platform_for(self.architecture)
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Alarms, their thresholds and notification, and tracing."""
+
+    metrics: bool = True
+    alarms: bool = True
+    alarm_email: str | None = None
+    latency_p99_ms: int = 3000
+    client_error_percent: int = 25
+    tracing: bool = False
 
 
 def key_name(key: str) -> str:
@@ -133,7 +153,45 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
         keep_images=_int(value, "keepImages", KEEP_IMAGES_RANGE),
         base_image=_image_reference(value, "baseImage"),
         release=_release(value),
+        **_cold_start(value),
+        operations=Operations(
+            metrics=_bool(value, "metrics"),
+            alarms=_bool(value, "alarms"),
+            alarm_email=_email(value("alarmEmail")),
+            latency_p99_ms=_int(value, "alarmLatencyP99Ms", LATENCY_ALARM_RANGE),
+            client_error_percent=_int(value, "alarm4xxRatePercent", RATE_ALARM_RANGE),
+            tracing=_bool(value, "tracing"),
+        ),
     )
+
+
+def _cold_start(value) -> dict:
+    mode = _choice(value, "coldStart", COLD_START_MODES, normalise=str.lower)
+    count = _int(value, "provisionedConcurrency", PROVISIONED_RANGE)
+    if mode != "provisioned":
+        if count != DEFAULTS["provisionedConcurrency"]:
+            raise ConfigError(
+                f"{key_name('provisionedConcurrency')} is only for {key_name('coldStart')} provisioned "
+                f"(it is {mode}); remove it, or set {key_name('coldStart')} provisioned"
+            )
+        return {"cold_start": mode, "provisioned_concurrency": None}
+    reserved = _optional_int(value, "reservedConcurrency", RESERVED_CONCURRENCY_RANGE)
+    if reserved is not None and count > reserved:
+        raise ConfigError(
+            f"{key_name('provisionedConcurrency')} {count} is more than {key_name('reservedConcurrency')} "
+            f"{reserved}: the provisioned environments must fit in the reserved ones"
+        )
+    return {"cold_start": mode, "provisioned_concurrency": count}
+
+
+def _email(text: str) -> str | None:
+    if not text:
+        return None
+    if not _EMAIL.match(text):
+        raise ConfigError(
+            f"{key_name('alarmEmail')} must be an email address like ops@example.com, got {text!r}"
+        )
+    return text
 
 
 def _refuse_unknown_keys(raw: Mapping[str, object]) -> None:

@@ -14,5 +14,9 @@ from chipotle_model.api import create_api
 MODEL_PATH = os.environ.get("MODEL_PATH")
 if not MODEL_PATH:
     raise ModelLoadError("MODEL_PATH is not set: it names the model artifact (the serving image sets it)")
-api = create_api(load_model(MODEL_PATH), model_version=os.environ.get("MODEL_VERSION"))
+api = create_api(
+    load_model(MODEL_PATH),
+    model_version=os.environ.get("MODEL_VERSION"),
+    tracing=os.environ.get("TRACING") == "true",  # the image installs the tracing library only then
+)
 handler = api.handler

@@ -130,6 +130,8 @@ class StackMocks(pulumi.runtime.Mocks):
                 executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}",
             )
             return api_id, state
+        elif typ == "aws:sns/topic:Topic":
+            state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{autoname(name)}"
         elif typ == "aws:apigatewayv2/stage:Stage":
             state["invokeUrl"] = f"https://{inputs['apiId']}.execute-api.{region}.amazonaws.com/"
         return f"{name}-id", state
@@ -144,6 +146,8 @@ class StackMocks(pulumi.runtime.Mocks):
                 )
             repo = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/repo"
             return {"imageUri": f"{repo}@{self.versions[version]}", "version": version}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}
         if args.token == "aws:ecr/getImages:getImages":
             return {"imageIds": [{"imageDigest": d, "imageTag": t} for d, t in self.images.items()]}
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from chipotle_model.api import SERVICE_NAME, cors_policy
-from infra.components import HttpApi, ImageRepository, ImageRetention, ServingFunction
+from infra.components import HttpApi, ImageRepository, ImageRetention, Monitoring, ServingFunction
 from infra.config import parse_settings
 from infra.policies import lifecycle_policy
 from tests.infra.mocks import RecordingMonitor, StackMocks
@@ -199,3 +199,127 @@ def test_the_serving_repository_is_emptied_by_destroy_and_the_archive_retained(m
     assert repos["serving"]["inputs"]["forceDelete"] is True and repos["serving"]["retain_on_delete"] is False
     assert repos["archive"]["inputs"]["forceDelete"] is False and repos["archive"]["retain_on_delete"] is True
     assert all(r["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True} for r in repos.values())
+
+
+# --- cold start: SnapStart on published versions, or provisioned concurrency on live ------------
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "snapstart", "provisioned"])
+def test_each_cold_start_mode_and_nothing_more(monitor, mode):
+    config = {"coldStart": mode}
+    if mode == "provisioned":
+        config["provisionedConcurrency"] = "2"
+    deploy_function(**config)
+    function = one(monitor, "aws:lambda/function:Function")["inputs"]
+    provisioned = all_of(monitor, "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    if mode == "snapstart":
+        assert function["snapStart"] == {"applyOn": "PublishedVersions"}
+    else:
+        assert "snapStart" not in function
+    if mode == "provisioned":
+        (config_resource,) = provisioned
+        assert config_resource["inputs"]["qualifier"] == "live"
+        assert config_resource["inputs"]["provisionedConcurrentExecutions"] == 2
+        assert (
+            config_resource["inputs"]["functionName"]
+            == one(monitor, "aws:lambda/function:Function")["outputs"]["name"]
+        )
+    else:
+        assert provisioned == []
+
+
+# --- operations: alarms, notification, dashboard, tracing --------------------------------------------
+
+
+def operate(**config: str) -> None:
+    settings = parse_settings(config)
+
+    @pulumi.runtime.test
+    def build():
+        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
+        api = HttpApi("http", alias=function.alias, settings=settings)
+        return Monitoring("ops", function=function, api=api, settings=settings).dashboard_url
+
+    build()
+
+
+def test_the_alarms_watch_this_function_and_api(monitor):
+    operate(alarmLatencyP99Ms="1500", alarm4xxRatePercent="10")
+    function = one(monitor, "aws:lambda/function:Function")["outputs"]["name"]
+    api_id = one(monitor, "aws:apigatewayv2/api:Api")["id"]
+    alarms = {
+        r["name"].removeprefix("ops-"): r["inputs"]
+        for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert set(alarms) == {"function-errors", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
+    for name in ("function-errors", "throttles"):
+        assert alarms[name]["namespace"] == "AWS/Lambda"
+        assert alarms[name]["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
+        assert (alarms[name]["statistic"], alarms[name]["threshold"]) == ("Sum", 0)
+    assert alarms["function-errors"]["metricName"] == "Errors"
+    assert alarms["throttles"]["metricName"] == "Throttles"
+    assert alarms["api-5xx"]["metricName"] == "5xx"
+    assert alarms["api-5xx"]["dimensions"] == {"ApiId": api_id, "Stage": "$default"}
+    latency = alarms["latency-p99"]
+    assert (latency["extendedStatistic"], latency["threshold"], latency["period"]) == ("p99", 1500, 300)
+    assert (latency["evaluationPeriods"], latency["datapointsToAlarm"]) == (3, 2)
+    rate = alarms["client-error-rate"]
+    assert rate["threshold"] == 10
+    expression = next(q for q in rate["metricQueries"] if q.get("returnData"))
+    assert expression["expression"] == "IF(requests >= 20, 100 * errors / requests, 0)"
+    assert {q["metric"]["metricName"] for q in rate["metricQueries"] if "metric" in q} == {"4xx", "Count"}
+    assert all(not alarm.get("alarmActions") for alarm in alarms.values()), "no email: no notification"
+    assert not all_of(monitor, "aws:sns/topic:Topic")
+
+
+def test_an_alarm_email_gets_a_topic_and_a_subscription(monitor):
+    operate(alarmEmail="ops@example.com")
+    topic = one(monitor, "aws:sns/topic:Topic")
+    subscription = one(monitor, "aws:sns/topicSubscription:TopicSubscription")["inputs"]
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "ops@example.com")
+    for alarm in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        assert alarm["inputs"]["alarmActions"] == alarm["inputs"]["okActions"] == [topic["outputs"]["arn"]]
+
+
+def test_alarms_can_be_switched_off_and_the_dashboard_stays(monitor):
+    operate(alarms="false")
+    assert not all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert one(monitor, "aws:cloudwatch/dashboard:Dashboard")
+
+
+def test_the_dashboard_shows_this_stacks_function_and_api(monitor):
+    operate()
+    function = one(monitor, "aws:lambda/function:Function")["outputs"]["name"]
+    api_id = one(monitor, "aws:apigatewayv2/api:Api")["id"]
+    log_group = one(monitor, "aws:cloudwatch/logGroup:LogGroup")["outputs"]["name"]
+    dashboard = one(monitor, "aws:cloudwatch/dashboard:Dashboard")["inputs"]
+    body = json.loads(dashboard["dashboardBody"])
+    titles = [widget["properties"]["title"] for widget in body["widgets"]]
+    assert titles == [
+        "Requests", "Errors", "Latency (ms)", "Cold starts and throttles",
+        "Share of traffic and errors by model version",
+    ]  # fmt: skip
+    text = dashboard["dashboardBody"]
+    assert function in text and api_id in text and log_group in text
+    assert dashboard["dashboardName"] == function
+    (component,) = [r for r in monitor.records() if r["type"] == "chipotle:infra:Monitoring"]
+    assert component["registered_outputs"]["dashboard_url"].endswith(f"#dashboards:name={function}")
+
+
+def test_metrics_can_be_switched_off(monitor):
+    deploy_function(metrics="false")
+    variables = one(monitor, "aws:lambda/function:Function")["inputs"]["environment"]["variables"]
+    assert variables["POWERTOOLS_METRICS_DISABLED"] == "true"
+
+
+@pytest.mark.parametrize("tracing", [False, True])
+def test_tracing_on_demand(monitor, tracing):
+    deploy_function(tracing=str(tracing).lower())
+    function = one(monitor, "aws:lambda/function:Function")["inputs"]
+    attachments = all_of(monitor, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    if tracing:
+        assert function["tracingConfig"] == {"mode": "Active"}
+        (attachment,) = attachments
+        assert attachment["inputs"]["policyArn"].endswith(":policy/AWSXRayDaemonWriteAccess")
+    else:
+        assert "tracingConfig" not in function and attachments == []

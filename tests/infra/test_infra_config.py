@@ -13,6 +13,7 @@ from infra.config import (
     KEYS,
     LOG_RETENTION_DAYS,
     ConfigError,
+    Operations,
     Release,
     Settings,
     parse_settings,
@@ -59,6 +60,14 @@ def test_every_value_parsed():
         baseImage="lambda-base:local",
         stableVersion="2",
         canaryWeight="0.25",
+        coldStart="provisioned",
+        provisionedConcurrency="2",
+        metrics="false",
+        alarms="false",
+        alarmEmail="ops@example.com",
+        alarmLatencyP99Ms="800",
+        alarm4xxRatePercent="10",
+        tracing="true",
     )
     assert settings == Settings(
         data_path="data/other/stores.csv",
@@ -75,6 +84,16 @@ def test_every_value_parsed():
         keep_images=3,
         base_image="lambda-base:local",
         release=Release(stable_version=2, canary_weight=0.25),
+        cold_start="provisioned",
+        provisioned_concurrency=2,
+        operations=Operations(
+            metrics=False,
+            alarms=False,
+            alarm_email="ops@example.com",
+            latency_p99_ms=800,
+            client_error_percent=10,
+            tracing=True,
+        ),
     )
     assert settings.platform == "linux/arm64"
 
@@ -143,6 +162,15 @@ ERROR_CASES = [
     ("pinVersion", "1.5", ["a published Lambda version number"]),
     ("canaryWeight", "1", ["between 0 and 1 (exclusive)", "got '1'"]),
     ("canaryWeight", "ten percent", ["between 0 and 1"]),
+    ("coldStart", "warm", ["one of on-demand, snapstart, provisioned", "'warm'"]),
+    ("provisionedConcurrency", "3", ["only for chipotle:coldStart provisioned"]),
+    ("alarms", "maybe", ["true or false"]),
+    ("metrics", "off", ["true or false"]),
+    ("alarmEmail", "ops", ["an email address like ops@example.com", "'ops'"]),
+    ("alarmEmail", "a@b", ["an email address"]),
+    ("alarmLatencyP99Ms", "50", ["from 100 to 30000"]),
+    ("alarm4xxRatePercent", "0", ["from 1 to 100"]),
+    ("tracing", "on", ["true or false"]),
     ("dataPath", "", ["under data/"]),
     ("dataPath", "../stores.csv", ["inside the project's data/ directory", "'../stores.csv'"]),
     ("dataPath", "/etc/passwd", ["inside the project's data/ directory", "'/etc/passwd'"]),
@@ -205,6 +233,21 @@ def test_release_settings(raw, release):
     ],
 )
 def test_invalid_release_combinations_are_refused(raw, phrase):
+    with pytest.raises(ConfigError, match=phrase):
+        parse(**raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "phrase"),
+    [
+        ({"coldStart": "provisioned", "provisionedConcurrency": "5", "reservedConcurrency": "2"}, "must fit"),
+        (
+            {"coldStart": "snapstart", "provisionedConcurrency": "2"},
+            "only for chipotle:coldStart provisioned",
+        ),
+    ],
+)
+def test_invalid_cold_start_combinations_are_refused(raw, phrase):
     with pytest.raises(ConfigError, match=phrase):
         parse(**raw)
 

@@ -31,12 +31,14 @@ INTEGRATION = "aws:apigatewayv2/integration:Integration"
 ROUTE = "aws:apigatewayv2/route:Route"
 STAGE = "aws:apigatewayv2/stage:Stage"
 PROVIDER = "pulumi:providers:aws"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOKEN_CALL = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
 DIGEST_REF = re.compile(
     r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9/_.-]+@sha256:[0-9a-f]{64}$"
 )
 # AWS resource types that take no tags (everything else the stack creates is tagged).
-UNTAGGABLE = {LIFECYCLE, ROLE_POLICY, ALIAS, PERMISSION, INTEGRATION, ROUTE}
+UNTAGGABLE = {LIFECYCLE, ROLE_POLICY, ALIAS, PERMISSION, INTEGRATION, ROUTE, DASHBOARD}
 
 
 def build_of(spec: build_spec.ImageBuild) -> dict:
@@ -69,6 +71,9 @@ def test_resource_inventory(dev_run: ProgramRun):
         "chipotle:infra:ServingFunction": 1,
         "chipotle:infra:ImageRetention": 1,
         "chipotle:infra:HttpApi": 1,
+        "chipotle:infra:Monitoring": 1,
+        ALARM: 5,
+        DASHBOARD: 1,
         ECR_REPO: 1,
         LIFECYCLE: 1,
         IMAGE: 1,
@@ -119,7 +124,7 @@ def test_every_aws_resource_is_tagged_through_the_stacks_provider(dev_run: Progr
     aws = [r for r in dev_run.resources if r["custom"] and r["type"].startswith("aws:")]
     assert aws and all(r["provider"].startswith(provider["urn"]) for r in aws), "every AWS resource, tagged"
     taggable = {r["type"] for r in aws} - UNTAGGABLE
-    assert taggable == {ECR_REPO, ROLE, LOG_GROUP, FUNCTION, API, STAGE}
+    assert taggable == {ECR_REPO, ROLE, LOG_GROUP, FUNCTION, API, STAGE, ALARM}
     assert all(c["provider"].startswith(provider["urn"]) for c in dev_run.invokes), (
         "invokes in the same region"
     )
@@ -185,7 +190,7 @@ def test_exports(dev_run: ProgramRun, repo_data_csv, real_store_count):
     exports = dev_run.exports
     assert set(exports) == {
         "url", "function_name", "live_version", "published_version", "model_version",
-        "repository_url", "image_uri", "training_image", "log_group", "model",
+        "repository_url", "image_uri", "training_image", "log_group", "dashboard_url", "model",
     }  # fmt: skip
     assert exports["url"] == dev_run.one(STAGE)["outputs"]["invokeUrl"]
     assert exports["function_name"] == dev_run.one(FUNCTION)["outputs"]["name"]
@@ -280,6 +285,19 @@ def test_settings_reach_the_resources(tuned_run: ProgramRun):
     assert (
         tuned_run.serving_image["inputs"]["build"]["args"]["BASE_IMAGE"] == "lambda-base@sha256:" + "ab" * 32
     )
+
+
+@pytest.mark.parametrize(
+    ("base", "label"),
+    [("public.ecr.aws/lambda/python:3.13", ""), ("local/lambda-python:3.13", "Allow")],
+)
+def test_snapstart_labels_the_image_only_on_a_base_that_is_not_awss(repo_data_csv, base, label):
+    run = run_program({"coldStart": "snapstart", "baseImage": base}).ok()
+    assert run.serving_image["inputs"]["build"]["args"]["SNAPSTART"] == label
+    assert run.one(FUNCTION)["inputs"]["snapStart"] == {"applyOn": "PublishedVersions"}
+    on_demand = run_program({"baseImage": base}).ok().serving_image["inputs"]["imageName"]
+    # the label is the only difference SnapStart makes to the image, and only on another base
+    assert (run.serving_image["inputs"]["imageName"] != on_demand) == bool(label)
 
 
 @pytest.fixture(scope="module")
