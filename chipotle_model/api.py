@@ -3,6 +3,7 @@
     GET  /?lat=<deg>&long=<deg>[&k=<1..20>]   the k nearest stores (`lng`/`lon` = `long`)
     POST /  {"points": [[lat, long], ...]}      the nearest store to each point, in order
     GET  /health                                the model's metadata
+    GET  /  from a browser, without coordinates  a page that asks the above (chipotle_model.page)
 
 `create_api(model).handler` is a complete Lambda handler; the Lambda entry
 (lambda_image/handler.py) and the local server (chipotle_model.server) both call it,
@@ -29,7 +30,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import params, response
+from . import page, params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
 from .model import MAX_K, NearestStoreModel
@@ -66,7 +67,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 # --- the routes: one function per (method, path) ---------------------------------------
 
 
-def _nearest(api: NearestStoreApi, event) -> dict:
+def _nearest(api: NearestStoreApi, event) -> dict | Response:
+    if page.wants_page(event):
+        return api.page.response()
     query = params.nearest_query(event.query_string_parameters, max_k=api.max_k)
     api.logger.append_keys(query=query.log)
     distances, indices = api.model.query(query.latitude, query.longitude, k=query.k)
@@ -113,6 +116,7 @@ class NearestStoreApi:
         self.records = response.StoreRecords.from_table(model.stores)
         self.logger = logger or make_logger()
         self.max_k = min(MAX_K, len(model))
+        self.page = page.StorePage(model.stores.latitude, model.stores.longitude, max_k=self.max_k)
         # The health answer never changes: serialise it once.
         self.health_body = json.dumps(response.health_answer(model.metadata), separators=_JSON_SEPARATORS)
         # debug=False: POWERTOOLS_DEV must never put a traceback in an answer
