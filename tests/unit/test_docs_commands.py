@@ -45,7 +45,19 @@ MODES = {"run", "serve", "with-server", "ci", "aws", "docker"}
 SERVE_URL = "http://127.0.0.1:8000/"
 PYTHON = ".venv/bin/python"
 # What the docs' shell blocks may call; anything else is a command nobody checks.
-PROGRAMS = {PYTHON, ".venv/bin/pytest", "pulumi", "curl", "docker", "export", "sh", "cd", "bash"}
+PROGRAMS = {
+    PYTHON,
+    ".venv/bin/pytest",
+    "pulumi",
+    "curl",
+    "docker",
+    "export",
+    "sh",
+    "cd",
+    "bash",
+    "grep",
+    "xargs",
+}
 # The Pulumi CLI commands the docs may use (pulumi --help; no Pulumi CLI on these machines).
 PULUMI_COMMANDS = {
     ("up",), ("destroy",), ("preview",), ("refresh",), ("login",), ("stack", "select"),
