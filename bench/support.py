@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from chipotle_model import load_stores
 from tests.support import REPO_ROOT, real_csv, repo_data_csv
 from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
     IMAGE_PREFIX,
@@ -109,10 +108,11 @@ def base_image() -> str:
 def serving_image(base: str) -> tuple[str, str]:
     """Build (cached) the training then the serving image from infra/build_spec.py.
 
-    Returns (serving tag, training tag named by its image ID, as the Pulumi program does).
+    Returns (serving tag, training tag), tagged as the Pulumi program tags them.
     """
     csv_path()
-    images = build_model_images(base, load_stores(repo_data_csv()).sha256, name=f"{IMAGE_PREFIX}-bench")
+    repo_data_csv()
+    images = build_model_images(base, name=f"{IMAGE_PREFIX}-bench")
     return images.serving, images.training
 
 

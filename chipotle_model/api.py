@@ -37,6 +37,8 @@ from .model import MAX_K, NearestStoreModel
 
 SERVICE_NAME = "nearest-store"  # the product's name in logs (POWERTOOLS_SERVICE_NAME overrides)
 JSON_CONTENT_TYPE = "application/json"
+# Names the model that answered, on every answer (CORS exposes it to browsers).
+MODEL_VERSION_HEADER = "X-Model-Version"
 _JSON_SEPARATORS = (",", ":")
 _INTERNAL_ERROR = response.error_answer("internal error")
 
@@ -103,22 +105,36 @@ def allowed_methods(path: str) -> list[str]:
 
 
 def cors_policy(allow_origins: tuple[str, ...] = ("*",)) -> CorsPolicy:
-    """The CORS policy of this API (the methods its routes answer)."""
+    """The CORS policy of this API (the methods its routes answer, the headers it sends)."""
     methods = tuple(dict.fromkeys(method for method, _ in ROUTES))
-    return CorsPolicy(allow_origins=tuple(allow_origins), allow_methods=methods)
+    return CorsPolicy(
+        allow_origins=tuple(allow_origins),
+        allow_methods=methods,
+        expose_headers=(MODEL_VERSION_HEADER.lower(),),
+    )
+
+
+def local_model_version(metadata: dict) -> str:
+    """The model version of an artifact run outside a serving image (which records the
+    build's MODEL_VERSION): named after its data, so other data is another version."""
+    return f"local-{str(metadata.get('data_sha256', 'unknown'))[:12]}"
 
 
 class NearestStoreApi:
     """Routes, validation, errors and request logging around one loaded model."""
 
-    def __init__(self, model: NearestStoreModel, *, logger: Logger | None = None):
+    def __init__(
+        self, model: NearestStoreModel, *, model_version: str | None = None, logger: Logger | None = None
+    ):
         self.model = model
+        self.model_version = model_version or local_model_version(model.metadata)
         self.records = response.StoreRecords.from_table(model.stores)
         self.logger = logger or make_logger()
         self.max_k = min(MAX_K, len(model))
         self.page = page.StorePage(model.stores.latitude, model.stores.longitude, max_k=self.max_k)
         # The health answer never changes: serialise it once.
-        self.health_body = json.dumps(response.health_answer(model.metadata), separators=_JSON_SEPARATORS)
+        health = response.health_answer({"model_version": self.model_version, **model.metadata})
+        self.health_body = json.dumps(health, separators=_JSON_SEPARATORS)
         # debug=False: POWERTOOLS_DEV must never put a traceback in an answer
         self.app = APIGatewayHttpResolver(debug=False)
         self._register()
@@ -141,6 +157,7 @@ class NearestStoreApi:
                 "body": json.dumps(_INTERNAL_ERROR),
                 "isBase64Encoded": False,
             }
+        answer.setdefault("headers", {})[MODEL_VERSION_HEADER] = self.model_version
         self._log_request(event, answer, started)
         return answer
 
@@ -153,6 +170,7 @@ class NearestStoreApi:
                 "path": http.get("path") if isinstance(http.get("path"), str) else None,
                 "status": answer.get("statusCode"),
                 "latency_ms": round((time.perf_counter() - started) * 1e3, 3),
+                "model_version": self.model_version,
             },
         )
 
@@ -240,6 +258,7 @@ def create_api(model: NearestStoreModel, **kwargs) -> NearestStoreApi:
         extra={
             "store_count": len(model),
             "data_sha256": model.metadata.get("data_sha256"),
+            "model_version": api.model_version,
             "warm_up_ms": round((time.perf_counter() - started) * 1e3, 3),
         },
     )

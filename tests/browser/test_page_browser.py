@@ -20,7 +20,7 @@ import pytest
 
 from chipotle_model import haversine_km
 from tests.support import REPO_ROOT, require
-from tests.support.http import local_server
+from tests.support.http import http_front
 from tests.support.logs import make_api
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -59,7 +59,7 @@ def api_error(base_url: str, query: str) -> str:
 @pytest.fixture(scope="module")
 def base_url(real_model):
     api, _ = make_api(real_model)
-    with local_server(api.handler) as url:
+    with http_front(api.handler) as url:
         yield url
 
 

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from chipotle_model.api import LocalContext
+from tests import support
 from tests.support import require
 from tests.support.cases import all_events, check_answer
 from tests.support.docker import INIT_REPORT
@@ -49,10 +50,33 @@ def comparable(response: dict) -> dict:
 
 
 def test_every_case_gets_the_same_answer_through_the_rie(emulator, api, real_model):
+    health = json.loads(emulator.invoke(load_event("get_health"))["body"])
     for name, event in all_events().items():
         through_rie = emulator.invoke(event)
         check_answer(real_model, name, event, through_rie)
         assert comparable(through_rie) == comparable(api.handler(event, LocalContext())), name
+        assert through_rie["headers"]["X-Model-Version"] == health["model_version"], name
+
+
+def test_a_model_trained_on_other_data_answers_with_another_version(emulator, data_files, tmp_path):
+    from chipotle_model.train import main as train
+
+    lines = support.repo_data_csv().read_bytes().splitlines(keepends=True)
+    other = tmp_path / "other.joblib"
+    assert (
+        train(
+            ["--data", str(support.REPO_ROOT / data_files.write(b"".join(lines[:-1]))), "--out", str(other)]
+        )
+        == 0
+    )
+    second = Emulator(emulator.binary, tmp_path / "rie-other.log", {"MODEL_PATH": str(other)})
+    try:
+        versions = {
+            rie.invoke(load_event("get_nearest"))["headers"]["X-Model-Version"] for rie in (emulator, second)
+        }
+    finally:
+        second.stop()
+    assert len(versions) == 2
 
 
 def test_init_runs_once_and_the_first_request_is_the_cold_start(emulator, record_property):

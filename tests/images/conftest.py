@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from chipotle_model import load_stores
 from tests.support import require
 from tests.support.docker import (
     LambdaContainer,
@@ -54,7 +53,7 @@ def base_image(docker_engine, progress) -> str:
 
 @pytest.fixture(scope="session")
 def model_images(base_image, repo_data_csv, measurements, progress) -> ModelImages:
-    images = build_model_images(base_image, load_stores(repo_data_csv).sha256, progress=progress)
+    images = build_model_images(base_image, progress=progress)
     for kind, tag in (("training", images.training), ("serving", images.serving)):
         measurements.append(f"{kind} image ({base_image}): {image_size_mb(tag):.0f} MB")
     return images

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra import build_spec
 from infra.config import DEFAULTS
@@ -72,15 +74,18 @@ def docker_available() -> bool:
 
 
 def run_with_progress(
-    command: list[str], label: str, is_step: Callable[[str], bool], progress: Progress = to_stderr
+    command: list[str],
+    label: str,
+    is_step: Callable[[str], bool],
+    progress: Progress = to_stderr,
+    *,
+    cwd: Path = REPO_ROOT,
 ) -> subprocess.CompletedProcess:
     """Run `command` (stdout and stderr together), passing each line `is_step` picks to
     `progress` with the elapsed time, and a heartbeat when no step has started for
     HEARTBEAT_S. Returns the finished process (not checked); killed after BUILD_TIMEOUT_S."""
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT
-    )
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
     lines: list[str] = []
     last_said = [started]
 
@@ -126,14 +131,15 @@ def lambda_base_image(progress: Progress = to_stderr) -> str:
 
 
 def build(
-    spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr
+    spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr, *, cwd: Path = REPO_ROOT
 ) -> subprocess.CompletedProcess:
-    """`docker build` as the spec says, each step reported to `progress`; returns the
-    finished process (not checked). Nothing is left behind when it fails: no intermediate
-    container (--force-rm), no dangling image of the last step that worked."""
+    """`docker build` as the spec says, in the project directory `cwd`, each step reported
+    to `progress`; returns the finished process (not checked). Nothing is left behind when
+    it fails: no intermediate container (--force-rm), no dangling image of its last step."""
     command = spec.docker_command(tag)
     command.insert(2, "--force-rm")
-    proc = run_with_progress(command, tag, lambda line: bool(BUILD_STEP.match(line)), progress)
+    is_step = lambda line: bool(BUILD_STEP.match(line))  # noqa: E731
+    proc = run_with_progress(command, tag, is_step, progress, cwd=cwd)
     if proc.returncode != 0:
         layers = re.findall(r"^ ---> ([0-9a-f]{12})$", proc.stdout, re.MULTILINE)
         if layers:  # fails (and stays) when it is a cached layer that other images build on
@@ -141,21 +147,12 @@ def build(
     return proc
 
 
-def built(spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr) -> str:
-    proc = build(spec, tag, progress)
+def built(
+    spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr, *, cwd: Path = REPO_ROOT
+) -> str:
+    proc = build(spec, tag, progress, cwd=cwd)
     assert proc.returncode == 0, f"docker build failed:\n{proc.stdout[-6000:]}"
     return tag
-
-
-def existing_image_id(tag: str) -> str | None:
-    proc = docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def drop_replaced(old_id: str | None, tag: str) -> None:
-    """After a rebuild under `tag`: remove the image it named before, unless still in use."""
-    if old_id and old_id != existing_image_id(tag):
-        docker("image", "rm", old_id, check=False)
 
 
 def untag_all_but(repository: str, keep: set[str]) -> None:
@@ -184,37 +181,49 @@ def run_python(image: str, code: str) -> subprocess.CompletedProcess:
     return docker("run", "--rm", "--entrypoint", "python", image, "-c", code, check=False)
 
 
+def copy_build_context(dest: Path) -> Path:
+    """A copy of what the image builds read (as another clone would have it) at `dest`."""
+    wanted = [
+        *build_spec.admitted_paths(),
+        build_spec.TRAINING_DOCKERFILE,
+        build_spec.SERVING_STAGE,
+        ".dockerignore",
+    ]
+    for path in wanted:
+        source, target = REPO_ROOT / path, dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, target)
+    return dest
+
+
 @dataclass(frozen=True)
 class ModelImages:
-    training: str  # the training image, tagged by its content (as the program names it)
+    training: str
     serving: str
+    build: build_spec.ModelBuild
 
 
 def build_model_images(
     base_image: str,
-    data_sha256: str,
     *,
+    data_path: str | None = None,
     name: str = f"{IMAGE_PREFIX}-test",
     progress: Progress = to_stderr,
 ) -> ModelImages:
-    """The training image, then the serving image built from it, both from the build spec,
-    under `name` (reused: the images a rebuild replaces are removed)."""
-    training_tag, serving_tag = f"{name}-training:latest", f"{name}:latest"
-    replaced = {tag: existing_image_id(tag) for tag in (training_tag, serving_tag)}
+    """The training image, then the serving image (whose build builds or reuses the training
+    stage), both from the build spec, tagged as the program tags them. The tags earlier
+    builds left under `name` are removed (with their images, unless still in use)."""
+    spec = build_spec.model_build(data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image)
+    training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
     progress(f"building {training_tag} and {serving_tag}: {EXPECTED_MODEL_IMAGES}")
-    spec = build_spec.training_build(data_path=str(DEFAULTS["dataPath"]), base_image=base_image)
-    training = built(spec, training_tag, progress)
-    # Named by its image ID, as the Pulumi program does: the serving build takes exactly this model.
-    unique = f"{name}-training:{image_id(training).split(':')[-1][:12]}"
-    docker("tag", training, unique)
-    untag_all_but(f"{name}-training", {training_tag, unique})
-    serving_spec = build_spec.serving_build(
-        training_image=unique, data_sha256=data_sha256, base_image=base_image
-    )
-    serving = built(serving_spec, serving_tag, progress)
-    for tag, old_id in replaced.items():
-        drop_replaced(old_id, tag)
-    return ModelImages(training=unique, serving=serving)
+    training = built(spec.training, training_tag, progress)
+    serving = built(spec.serving, serving_tag, progress)
+    untag_all_but(f"{name}-training", {training})
+    untag_all_but(name, {serving})
+    return ModelImages(training=training, serving=serving, build=spec)
 
 
 class LambdaContainer:

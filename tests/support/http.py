@@ -1,4 +1,5 @@
-"""The local server (chipotle_model.server) run in a thread, for tests that talk HTTP to it."""
+"""HTTP in front of a Lambda handler, as API Gateway would be: the local server
+(chipotle_model.server) around any `handler(event, context)`, on a free loopback port."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from chipotle_model.server import make_server
 
 
 @contextmanager
-def local_server(handler, **kwargs) -> Iterator[str]:
-    """The local server around `handler` on a free loopback port; yields its base URL."""
-    httpd = make_server(handler, "127.0.0.1", 0, **kwargs)
+def http_front(handler, **server_options) -> Iterator[str]:
+    """Serve `handler` over HTTP while the block runs; yields the base URL."""
+    httpd = make_server(handler, "127.0.0.1", 0, **server_options)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
