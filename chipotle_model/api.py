@@ -3,6 +3,7 @@
     GET  /?lat=<deg>&long=<deg>[&k=<1..20>]   the k nearest stores (`lng`/`lon` = `long`)
     POST /  {"points": [[lat, long], ...]}      the nearest store to each point, in order
     GET  /health                                the model's metadata
+    GET  /  from a browser, without coordinates  a page that asks the above (chipotle_model.page)
 
 `create_api(model).handler` is a complete Lambda handler; the Lambda entry
 (lambda_image/handler.py) and the local server (chipotle_model.server) both call it,
@@ -29,7 +30,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import params, response
+from . import page, params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
 from .metrics import OTHER_ROUTE, RequestMetrics
@@ -69,7 +70,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 # --- the routes: one function per (method, path) ---------------------------------------
 
 
-def _nearest(api: NearestStoreApi, event) -> dict:
+def _nearest(api: NearestStoreApi, event) -> dict | Response:
+    if page.wants_page(event):
+        return api.page.response()
     query = params.nearest_query(event.query_string_parameters, max_k=api.max_k)
     api.logger.append_keys(query=query.log)
     api.metrics.k(query.k)
@@ -150,6 +153,7 @@ class NearestStoreApi:
         self.logger = logger or make_logger()
         self.metrics = metrics or RequestMetrics(service=self.logger.service)
         self.max_k = min(MAX_K, len(model))
+        self.page = page.StorePage(model.stores.latitude, model.stores.longitude, max_k=self.max_k)
         # The health answer never changes: serialise it once.
         health = response.health_answer({"model_version": self.model_version, **model.metadata})
         self.health_body = json.dumps(health, separators=_JSON_SEPARATORS)

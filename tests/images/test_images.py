@@ -110,18 +110,18 @@ def test_the_rie_reports_the_cold_start(lambda_container, measurements):
     measurements.append(f"serving container INIT (RIE): {durations[0]:.0f} ms")
 
 
-def test_a_broken_csv_fails_the_training_build_with_line_and_column(base_image, repo_data_csv):
+def test_a_broken_csv_fails_the_training_build_with_line_and_column(base_image, repo_data_csv, progress):
     broken = REPO_ROOT / "data" / "test-broken-stores.csv"
     lines = repo_data_csv.read_text().splitlines()
     lines[5] = lines[5].rsplit(",", 2)[0] + ",forty,-77.1"  # line 6 of the file
     broken.write_text("\n".join(lines[:10]) + "\n")
     try:
         spec = build_spec.model_build(data_path="data/test-broken-stores.csv", base_image=base_image)
-        proc = build(spec.training, f"{IMAGE_PREFIX}-test-training:broken")
+        proc = build(spec.training, f"{IMAGE_PREFIX}-test-training:broken", progress)
     finally:
         broken.unlink()
     assert proc.returncode != 0
-    assert "line 6, column 'latitude': not a number: 'forty'" in proc.stdout + proc.stderr
+    assert "line 6, column 'latitude': not a number: 'forty'" in proc.stdout
 
 
 def test_the_dockerfiles_have_no_architecture_specific_step(repo_data_csv):
@@ -149,7 +149,7 @@ def test_the_model_version_names_the_training_inputs(repo_data_csv, data_files):
 
 # Last in this module: it removes the training image the tests above use.
 def test_the_serving_build_survives_a_pruned_training_image_a_changed_handler_and_another_clone(
-    model_images, base_image, real_model, tmp_path
+    model_images, base_image, real_model, tmp_path, progress
 ):
     """The hand-off is one multi-stage build: with every local image of the training build
     gone, a serving build from another clone path with only the handler changed succeeds,
@@ -163,7 +163,7 @@ def test_the_serving_build_survives_a_pruned_training_image_a_changed_handler_an
     spec = build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=base_image, project_dir=clone)
     assert spec.model_version == model_images.build.model_version, "same data and code: same model"
     assert spec.serving_tag != model_images.build.serving_tag, "a changed handler is a new image"
-    rebuilt = built(spec.serving, f"{IMAGE_PREFIX}-test:{spec.serving_tag}", cwd=clone)
+    rebuilt = built(spec.serving, f"{IMAGE_PREFIX}-test:{spec.serving_tag}", progress, cwd=clone)
     with LambdaContainer(rebuilt) as container:
         for name in ("get_nearest", "post_batch", "get_missing_long"):
             event = load_event(name)
