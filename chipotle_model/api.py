@@ -29,7 +29,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import params, response
+from . import lifecycle, params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
 from .model import MAX_K, NearestStoreModel
@@ -167,6 +167,7 @@ class NearestStoreApi:
                 "status": answer.get("statusCode"),
                 "latency_ms": round((time.perf_counter() - started) * 1e3, 3),
                 "model_version": self.model_version,
+                **lifecycle.log_fields(),  # init_type, restored: a restore vs a cold INIT
             },
         )
 
