@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,16 +99,7 @@ def derived_image(serving: str, key: str) -> str:
     """The serving image with one more RUN line (cached by Docker)."""
     tag = f"{IMAGE_PREFIX}-bench-{key}:{serving.rsplit(':', 1)[-1]}"
     dockerfile = f"FROM {serving}\nRUN {DERIVED[key][1]}\n"
-    proc = subprocess.run(
-        ["docker", "build", "--network", "host", "-t", tag, "-"],
-        input=dockerfile,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"building {tag} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return tag
+    return support.docker_build(tag, ["-"], dockerfile=dockerfile)
 
 
 def measure(kinds: list[Kind], containers: int, handlers: support.HandlerDir) -> dict[str, list[dict]]:

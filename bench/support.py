@@ -135,15 +135,21 @@ def original_image(base: str) -> str:
         shutil.copy(REPO_ROOT / "bench" / "original.py", context / "original.py")
         shutil.copy(REPO_ROOT / "requirements" / "constraints.txt", context / "constraints.txt")
         shutil.copy(csv_path(), context / "chipotle_stores.csv")
-        tag = "nearest-store-original:bench"
-        proc = subprocess.run(
-            ["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag, tmp],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"building the original-way image failed:\n{proc.stdout[-3000:]}{proc.stderr}")
+        return docker_build("nearest-store-original:bench", ["--build-arg", f"BASE_IMAGE={base}", tmp])
+
+
+def docker_build(tag: str, args: list[str], *, dockerfile: str | None = None) -> str:
+    """`docker build --network host -t tag *args` (a Dockerfile on stdin with args ["-"]);
+    returns the tag, or exits with the build's output."""
+    proc = subprocess.run(
+        ["docker", "build", "--network", "host", "-t", tag, *args],
+        input=dockerfile,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"building {tag} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return tag
 
 
