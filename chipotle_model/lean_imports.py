@@ -2,27 +2,28 @@
 but that answering a nearest-store query never uses.
 
 scikit-learn 1.9.1 imports `scipy.stats` at module level (in `sklearn.utils.fixes`, for
-helpers the KDTree query path never calls), and `scipy.stats` alone is over a third of
-the serving image's start-up (`python -m bench.cold_start`). Nothing installed is
-patched. Instead, before scikit-learn is imported, `defer(name)` puts a stand-in for the
-module in `sys.modules`: the real module object, created from the real spec but not yet
-executed, so it looks like what it is (a package with `__path__`, `__spec__`, `__file__`).
+helpers the KDTree query path never calls), and `scipy.stats` alone was over a third of
+the serving image's imports (`python -m bench.cold_start`). Nothing installed is patched.
+Instead, `defer(*names)`, called before scikit-learn is imported, installs a meta path
+finder: when something first imports a deferred module, it gets a stand-in, the real
+module object made from the real spec but not yet executed, so it looks like what it is
+(a package has its `__path__`, every module its `__spec__` and `__file__`).
 
-- `import scipy.stats` finds the stand-in and costs nothing.
+- `import scipy.stats` gets the stand-in and costs nothing.
 - `from scipy.stats import rankdata` (what `sklearn.metrics._ranking` does at import)
   and `scipy.stats.chi2` get a `DeferredAttribute`: a forwarder that executes the real
-  module on first use, then forwards the call (`rankdata(x)`) or the attribute access
-  (`chi2.ppf(...)`, `chi2` being a distribution object).
+  module on first use, then forwards the call (`rankdata(x)`), the attribute access
+  (`chi2.ppf(...)`, `chi2` being a distribution object), `isinstance` and subclassing.
 - On first real use, the module is executed *in the stand-in's own module object* (as
   `importlib.util.LazyLoader` does), so every reference to the module is the real
   module; then every forwarder bound into a module's namespace is replaced by the real
   object, so afterwards no stand-in is left anywhere.
 - Importing a submodule (`import scipy.stats.mstats`) executes the package first, as a
-  normal import would.
+  normal import would, and each module once.
 
 A wrongly deferred module is therefore slower, never wrong: it is executed at its first
-use. `loaded_during(...)` tells which deferred modules something needed, so the handler
-can report one its warm-up needed (it would then load during INIT as before).
+use. `ran()` lists the deferred modules something needed, so the handler can report one
+its warm-up needed (it then loads during INIT, as without this module).
 """
 
 from __future__ import annotations
@@ -128,11 +129,6 @@ def defer(*names: str) -> None:
         _to_defer.update(name for name in names if name not in sys.modules)
         if _finder not in sys.meta_path:
             sys.meta_path.insert(0, _finder)
-
-
-def is_deferred(name: str) -> bool:
-    """True while `name` is deferred and its code has not run."""
-    return isinstance(sys.modules.get(name), DeferredModule)
 
 
 def pending() -> list[str]:
