@@ -30,7 +30,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import page, params, response
+from . import lifecycle, page, params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
 from .metrics import OTHER_ROUTE, RequestMetrics
@@ -124,12 +124,6 @@ def route_label(method: Any, path: Any) -> str:
     return OTHER_ROUTE
 
 
-def initialization_type() -> str:
-    """How this execution environment started: on-demand, provisioned-concurrency or
-    snap-start (Lambda's AWS_LAMBDA_INITIALIZATION_TYPE)."""
-    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-
-
 def local_model_version(metadata: dict) -> str:
     """The model version of an artifact run outside a serving image (which records the
     build's MODEL_VERSION): named after its data, so other data is another version."""
@@ -187,6 +181,7 @@ class NearestStoreApi:
         http = _request_http(event)
         method, path, status = http.get("method"), http.get("path"), answer.get("statusCode")
         latency_ms = round((time.perf_counter() - started) * 1e3, 3)
+        environment = lifecycle.log_fields()  # init_type, restored: a restore vs a cold INIT
         self.logger.info(
             "request",
             extra={
@@ -195,6 +190,7 @@ class NearestStoreApi:
                 "status": status,
                 "latency_ms": latency_ms,
                 "model_version": self.model_version,
+                **environment,
             },
         )
         self.metrics.request(
@@ -202,7 +198,7 @@ class NearestStoreApi:
             status=status if isinstance(status, int) else 500,
             latency_ms=latency_ms,
             model_version=self.model_version,
-            start=initialization_type(),
+            start="restore" if environment["restored"] else environment["init_type"] or "on-demand",
         )
 
     def warm_up(self) -> None:

@@ -318,6 +318,12 @@ class LambdaContainer:
                 values[key] = int(rest.split()[0])
         return values
 
+    def mapped_files(self) -> set[str]:
+        """The files the runtime process has mapped (its shared libraries and extension
+        modules, from /proc/<pid>/maps): what it has really loaded."""
+        maps = docker("exec", self.name, "cat", f"/proc/{self.runtime_pid()}/maps").stdout
+        return {fields[5] for fields in (line.split() for line in maps.splitlines()) if len(fields) >= 6}
+
     def stop(self) -> None:
         docker("rm", "-f", self.name, check=False)
 
