@@ -137,9 +137,12 @@ def checked_output_path(path: str | Path, option: str) -> Path:
         raise TrainingFailed(
             2, f"{option} {path} is a directory; give a file path such as {path / 'model.joblib'}"
         )
+    nearest = next(folder for folder in (path.parent, *path.parent.parents) if folder.exists())
+    if not nearest.is_dir():
+        raise TrainingFailed(2, f"{option} {path} cannot be written: {nearest} is a file, not a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
+        with tempfile.TemporaryFile(dir=path.parent):  # the one real test of "can write there"
             pass
     except OSError as exc:
         raise TrainingFailed(2, f"{option} {path} cannot be written: {exc.strerror or exc}") from exc
