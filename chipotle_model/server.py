@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import json
 import sys
 import threading
@@ -229,6 +230,9 @@ def serve(
 ) -> None:
     """Load the model, then answer HTTP requests until interrupted."""
     api = create_api(load_model(artifact))
+    # The model and the API's records live as long as the process: keep them out of the
+    # collector's full passes, which would otherwise pause every request now and then.
+    gc.freeze()
     server = make_server(api.handler, host, port, cors=cors_policy(allow_origins))
     url = server.url
     lat, lon = api.model.stores.latitude[0], api.model.stores.longitude[0]
