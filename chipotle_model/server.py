@@ -34,6 +34,7 @@ from .model import load_model
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+SWITCH_INTERVAL_SECONDS = 0.001  # measured against the default 5 ms: p99 about halved under load
 # Content types API Gateway passes as text; any other body arrives base64-encoded.
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
@@ -233,6 +234,9 @@ def serve(
     # The model and the API's records live as long as the process: keep them out of the
     # collector's full passes, which would otherwise pause every request now and then.
     gc.freeze()
+    # Each request passes between threads (the socket loop, a worker, the loop again); a
+    # thread waiting for the GIL waits up to the switch interval (5 ms by default) each time.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = make_server(api.handler, host, port, cors=cors_policy(allow_origins))
     url = server.url
     lat, lon = api.model.stores.latitude[0], api.model.stores.longitude[0]
