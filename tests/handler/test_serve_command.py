@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-import types
 
 import pytest
 
 from chipotle_model import fetch, load_model
 from chipotle_model.__main__ import main
+from tests.support import fake_kagglehub
 from tests.support.cases import assert_nearest
 from tests.support.local_server import serve_process
 
@@ -66,9 +65,7 @@ def test_offline_without_data_it_says_how_to_point_it_at_a_csv(tmp_path, monkeyp
     def download(handle):
         raise ConnectionError("Name or service not known")
 
-    kagglehub = types.ModuleType("kagglehub")
-    kagglehub.dataset_download = download
-    monkeypatch.setitem(sys.modules, "kagglehub", kagglehub)
+    fake_kagglehub(monkeypatch, download)
     assert main(["serve", "--port", "0"]) == 2
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("error: data/chipotle_stores.csv does not exist")

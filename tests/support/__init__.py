@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,16 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
 REAL_STORE_COUNT = 2629  # its row count (../shared/data/README.md): no duplicates, all valid
 
-__all__ = ["IN_CI", "REAL_STORE_COUNT", "REPO_ROOT", "free_port", "real_csv", "repo_data_csv", "require"]
+__all__ = [
+    "IN_CI",
+    "REAL_STORE_COUNT",
+    "REPO_ROOT",
+    "fake_kagglehub",
+    "free_port",
+    "real_csv",
+    "repo_data_csv",
+    "require",
+]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -58,3 +69,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def fake_kagglehub(monkeypatch, download) -> None:
+    """Make `import kagglehub` give a module whose dataset_download is `download` (tests
+    never reach the internet: a download that raises plays the offline machine)."""
+    module = types.ModuleType("kagglehub")
+    module.dataset_download = download
+    monkeypatch.setitem(sys.modules, "kagglehub", module)

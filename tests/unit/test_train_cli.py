@@ -7,45 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import pytest
 
 from chipotle_model import fetch, load_model
 from chipotle_model.train import estimated_seconds, main
+from tests.support import fake_kagglehub
 
 HEADER = "state,location,address,latitude,longitude\n"
 ROWS = "S,C,1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\nS,C,2 b st,40.0,-75.0\n"
-
-
-def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count, tmp_path):
-    out, report = tmp_path / "m.joblib", tmp_path / "r.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chipotle_model.train",
-            "--data",
-            str(real_csv),
-            "--out",
-            str(out),
-            "--report",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    written = json.loads(report.read_text())
-    assert written == json.loads(proc.stdout)
-    assert written["store_count"] == real_store_count
-    assert written["duplicates_dropped"] == 0
-    assert written["agreement_share"] == 1.0
-    assert all(a["points"] >= 10_000 and a["agree"] == a["points"] for a in written["agreement"].values())
-    assert written["timings"]["single_query_median_us"] > 0
-    assert written["timings"]["batch_points_per_second"] > 0
-    assert load_model(out).metadata["report"] == written
 
 
 def train_process(*args: str, preexec_fn=None) -> subprocess.CompletedProcess:
@@ -56,6 +27,21 @@ def train_process(*args: str, preexec_fn=None) -> subprocess.CompletedProcess:
         timeout=300,
         preexec_fn=preexec_fn,
     )
+
+
+def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count, tmp_path):
+    out, report = tmp_path / "m.joblib", tmp_path / "r.json"
+    proc = train_process("--data", str(real_csv), "--out", str(out), "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads(report.read_text())
+    assert written == json.loads(proc.stdout)
+    assert written["store_count"] == real_store_count
+    assert written["duplicates_dropped"] == 0
+    assert written["agreement_share"] == 1.0
+    assert all(a["points"] >= 10_000 and a["agree"] == a["points"] for a in written["agreement"].values())
+    assert written["timings"]["single_query_median_us"] > 0
+    assert written["timings"]["batch_points_per_second"] > 0
+    assert load_model(out).metadata["report"] == written
 
 
 def test_the_phases_are_printed_with_counts_and_times_after_an_estimate(real_csv, real_store_count, tmp_path):
@@ -185,19 +171,7 @@ def test_swapped_coordinates_train_with_a_warning(tmp_path):
 def test_bad_data_exits_2_with_the_line_and_column_on_stderr(tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text(HEADER + "S,C,1 a st,39.0,-77.0\nS,C,2 b st,ninety,-75.0\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chipotle_model.train",
-            "--data",
-            str(csv),
-            "--out",
-            str(tmp_path / "m.joblib"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = train_process("--data", str(csv), "--out", str(tmp_path / "m.joblib"))
     assert proc.returncode == 2
     assert "line 3, column 'latitude': not a number: 'ninety'" in proc.stderr
     assert not (tmp_path / "m.joblib").exists()
@@ -216,12 +190,6 @@ def in_empty_project(tmp_path, monkeypatch):
     """cwd without data/: the default data path is absent."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def fake_kagglehub(monkeypatch, download):
-    module = types.ModuleType("kagglehub")
-    module.dataset_download = download
-    monkeypatch.setitem(sys.modules, "kagglehub", module)
 
 
 def test_absent_default_data_is_fetched_from_kaggle(in_empty_project, monkeypatch, capsys):
