@@ -137,3 +137,28 @@ def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answere
     finally:
         httpd.shutdown()
         thread.join(timeout=10)
+
+
+def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
+    """The cap bounds what the server holds: over it, a new client waits in the listen
+    backlog (it is not refused) until the idle timeout frees a place."""
+    from chipotle_model.server import make_server
+
+    httpd = make_server(
+        api_and_logs[0].handler, "127.0.0.1", 0, connection_limit=8, channel_timeout=1, cleanup_interval=1
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    port = httpd.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+    try:
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert request(port, "GET", "/health", timeout=15)[0] == 200
+        waited = time.monotonic() - started
+        assert 0.5 < waited < 10, waited
+    finally:
+        for sock in idle:
+            sock.close()
+        httpd.shutdown()
+        thread.join(timeout=10)
