@@ -6,15 +6,16 @@ import base64
 import json
 import subprocess
 import sys
-import threading
+from urllib.parse import urlsplit
 
 import pytest
 
 from chipotle_model.api import LocalContext, cors_policy
-from chipotle_model.server import build_event, make_server
+from chipotle_model.server import build_event
 from tests.support import REPO_ROOT
 from tests.support.cases import EXPECTED, assert_nearest, check_answer
 from tests.support.events import load_event
+from tests.support.http import http_front
 from tests.support.local_server import request, serve_process
 
 # Fixture events an HTTP client cannot produce (a body that is not valid base64), or that
@@ -24,32 +25,17 @@ PREFLIGHT = {"options_preflight"}
 SKIPPED_HEADERS = {"host", "content-length"}
 
 
-def start(handler, **kwargs):
-    httpd = make_server(handler, "127.0.0.1", 0, **kwargs)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    return httpd, thread
-
-
-def stop(httpd, thread) -> None:
-    httpd.shutdown()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-
-
 @pytest.fixture(scope="module")
 def server(api_and_logs):
-    httpd, thread = start(api_and_logs[0].handler)
-    yield httpd.server_address[1]
-    stop(httpd, thread)
+    with http_front(api_and_logs[0].handler) as url:
+        yield urlsplit(url).port
 
 
 @pytest.fixture(scope="module")
 def listed_origins_server(api_and_logs):
     cors = cors_policy(("https://a.example", "https://b.example"))
-    httpd, thread = start(api_and_logs[0].handler, cors=cors)
-    yield httpd.server_address[1]
-    stop(httpd, thread)
+    with http_front(api_and_logs[0].handler, cors=cors) as url:
+        yield urlsplit(url).port
 
 
 def test_a_real_http_get_gets_the_nearest_stores(server, real_model):

@@ -8,12 +8,13 @@ import http.client
 import json
 import socket
 import struct
-import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 from chipotle_model.http_transport import GATEWAY_MAX_BODY_BYTES
+from tests.support.http import http_front
 from tests.support.local_server import raw_exchange, request, serve_process
 
 BIG_BODY = 50 * 1024 * 1024  # five times API Gateway's limit
@@ -119,13 +120,8 @@ def test_clients_that_go_away_early_leave_no_trace_and_no_harm(real_artifact):
 
 
 def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answered(api_and_logs):
-    from chipotle_model.server import make_server
-
-    httpd = make_server(api_and_logs[0].handler, "127.0.0.1", 0, channel_timeout=1, cleanup_interval=1)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        port = httpd.server_address[1]
+    with http_front(api_and_logs[0].handler, channel_timeout=1, cleanup_interval=1) as url:
+        port = urlsplit(url).port
         with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
             # Content-Length larger than the body: the server waits for bytes that never come
             stalled.sendall(b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"po')
@@ -134,31 +130,21 @@ def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answere
                 assert request(port, "GET", "/?lat=39&long=-77", timeout=5)[0] == 200
             assert stalled.recv(1024) == b""  # closed by the server, not by our timeout
             assert time.monotonic() - started < 5
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
 
 
 def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
     """The cap bounds what the server holds: over it, a new client waits in the listen
     backlog (it is not refused) until the idle timeout frees a place."""
-    from chipotle_model.server import make_server
-
-    httpd = make_server(
-        api_and_logs[0].handler, "127.0.0.1", 0, connection_limit=8, channel_timeout=1, cleanup_interval=1
-    )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    port = httpd.server_address[1]
-    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
-    try:
-        time.sleep(0.3)
-        started = time.monotonic()
-        assert request(port, "GET", "/health", timeout=15)[0] == 200
-        waited = time.monotonic() - started
-        assert 0.5 < waited < 10, waited
-    finally:
-        for sock in idle:
-            sock.close()
-        httpd.shutdown()
-        thread.join(timeout=10)
+    settings = {"connection_limit": 8, "channel_timeout": 1, "cleanup_interval": 1}
+    with http_front(api_and_logs[0].handler, **settings) as url:
+        port = urlsplit(url).port
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+        try:
+            time.sleep(0.3)
+            started = time.monotonic()
+            assert request(port, "GET", "/health", timeout=15)[0] == 200
+            waited = time.monotonic() - started
+            assert 0.5 < waited < 10, waited
+        finally:
+            for sock in idle:
+                sock.close()

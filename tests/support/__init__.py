@@ -14,6 +14,7 @@ import shutil
 import socket
 import sys
 import types
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ __all__ = [
     "IN_CI",
     "REAL_STORE_COUNT",
     "REPO_ROOT",
+    "DataFiles",
     "fake_kagglehub",
     "free_port",
     "real_csv",
@@ -69,6 +71,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class DataFiles:
+    """CSVs written under data/ (the only place the build context takes data from)."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def _new(self, label: str) -> Path:
+        path = REPO_ROOT / "data" / f"test-infra-{label}{uuid.uuid4().hex[:12]}.csv"
+        self.paths.append(path)
+        return path
+
+    def write(self, content: bytes | str) -> str:
+        """Write `content`; return its dataPath (relative to the project directory)."""
+        path = self._new("")
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path.relative_to(REPO_ROOT).as_posix()
+
+    def missing(self) -> str:
+        """A dataPath under data/ where no file exists."""
+        return self._new("missing-").relative_to(REPO_ROOT).as_posix()
+
+    def remove_all(self) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)
 
 
 def fake_kagglehub(monkeypatch, download) -> None:
