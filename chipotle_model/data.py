@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .geo import LATITUDE_RANGE, LONGITUDE_RANGE
-from .params import _DECIMAL as DECIMAL_NUMBER  # the API's number grammar, declared once
+from .params import DECIMAL as DECIMAL_NUMBER  # the API's number grammar, declared once
 
 COLUMNS = ("state", "location", "address", "latitude", "longitude")
 # Coordinates look swapped when most stores lie beyond this latitude (the polar regions,
