@@ -4,18 +4,16 @@ clients, idle connections held open. The server runs as users run it, in its own
 
 from __future__ import annotations
 
-import gc
-import http.client
 import json
 import socket
+import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
-from chipotle_model.server import SWITCH_INTERVAL_SECONDS
+from tests.support import REPO_ROOT
 from tests.support.cases import assert_batch
 from tests.support.local_server import serve_process
 
@@ -32,47 +30,26 @@ def server(real_artifact):
         yield process
 
 
-def one_client(port: int, seed: int, results: list, errors: list) -> None:
-    """REQUESTS_PER_CLIENT GETs of random US points, each on a new connection (as curl or
-    a browser without keep-alive does: every request goes through the listen backlog)."""
-    rng = np.random.default_rng(seed)
-    for _ in range(REQUESTS_PER_CLIENT):
-        lat, lon = float(rng.uniform(25, 49)), float(rng.uniform(-124, -67))
-        started = time.perf_counter()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            connection.request("GET", f"/?lat={lat!r}&long={lon!r}")
-            response = connection.getresponse()
-            status, body = response.status, response.read()
-        except OSError as exc:
-            errors.append(repr(exc))
-            continue
-        finally:
-            connection.close()
-        results.append(((lat, lon), status, body, time.perf_counter() - started))
-
-
 def run_clients(port: int) -> tuple[list, list, float]:
-    results: list = []
-    errors: list = []
-    threads = [
-        threading.Thread(target=one_client, args=(port, seed, results, errors)) for seed in range(CLIENTS)
-    ]
-    # The client threads share this process: keep its collector (the test run's heap is large)
-    # and its GIL hand-offs from adding their pauses to the server's latency.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    gc.disable()
-    try:
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-        return results, errors, time.perf_counter() - started
-    finally:
-        gc.enable()
-        sys.setswitchinterval(switch_interval)
+    """The clients, in a process of their own (tests/support/load_clients.py)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.load_clients",
+            str(port),
+            str(CLIENTS),
+            str(REQUESTS_PER_CLIENT),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = json.loads(proc.stdout)
+    results = [((lat, lon), status, body, seconds) for lat, lon, status, body, seconds in run["results"]]
+    return results, run["errors"], run["elapsed"]
 
 
 def test_20_concurrent_clients_get_every_answer_right_quickly_in_flat_memory(
