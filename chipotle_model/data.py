@@ -14,26 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .geo import LATITUDE_RANGE, LONGITUDE_RANGE
+from .table import StoreTable
 
 COLUMNS = ("state", "location", "address", "latitude", "longitude")
 
 
 class DataError(ValueError):
     """The data set cannot be trained on; the message names the file, line and column."""
-
-
-@dataclass(frozen=True)
-class StoreTable:
-    """The stores as plain Python lists (picklable without pandas), one entry per store."""
-
-    state: list[str]
-    city: list[str]  # the CSV's `location` column
-    address: list[str]
-    latitude: list[float]
-    longitude: list[float]
-
-    def __len__(self) -> int:
-        return len(self.address)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ import joblib
 import numpy as np
 from sklearn.neighbors import KDTree
 
-from .data import StoreTable
 from .geo import InvalidQuery, haversine_km, unit_vectors, validate_coordinates
+from .table import StoreTable
 
-ARTIFACT_FORMAT = 1
+# 2: the store table as numpy columns (chipotle_model.table); 1 held Python lists.
+ARTIFACT_FORMAT = 2
 MAX_K = 20
 # Loading refuses an artifact whose pickled estimator came from other versions of these.
 CHECKED_PACKAGES = ("scikit-learn", "numpy")
@@ -108,7 +109,7 @@ class NearestStoreModel:
         artifact = {
             "format": ARTIFACT_FORMAT,
             "metadata": self.metadata,
-            "stores": self.stores,
+            "stores": self.stores.to_arrays(),  # plain arrays: joblib writes each in one piece
             "estimator": self._tree,
         }
         joblib.dump(artifact, path)
@@ -135,8 +136,13 @@ def load_model(path: str | Path) -> NearestStoreModel:
         ) from None
     except Exception as exc:
         raise ModelLoadError(f"{path} is not a readable model artifact: {exc}") from exc
-    if not isinstance(artifact, dict) or artifact.get("format") != ARTIFACT_FORMAT:
+    if not isinstance(artifact, dict) or "format" not in artifact:
         raise ModelLoadError(f"{path} is not a chipotle_model artifact (format {ARTIFACT_FORMAT})")
+    if artifact["format"] != ARTIFACT_FORMAT:
+        raise ModelLoadError(
+            f"{path} is in artifact format {artifact['format']!r}; this version reads format "
+            f"{ARTIFACT_FORMAT}: retrain it with 'python -m chipotle_model.train'"
+        )
     made_with = artifact["metadata"].get("versions", {})
     running = runtime_versions()
     mismatched = [name for name in CHECKED_PACKAGES if made_with.get(name) != running[name]]
@@ -146,4 +152,8 @@ def load_model(path: str | Path) -> NearestStoreModel:
             f"{path} was made with {details}; retrain it with the pinned versions in "
             "requirements/constraints.txt so training and serving share one environment"
         )
-    return NearestStoreModel(artifact["estimator"], artifact["stores"], artifact["metadata"])
+    try:
+        stores = StoreTable.from_arrays(artifact["stores"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: the artifact's store table is malformed ({exc!r})") from exc
+    return NearestStoreModel(artifact["estimator"], stores, artifact["metadata"])

@@ -7,7 +7,14 @@ import joblib
 import numpy as np
 import pytest
 
-from chipotle_model import ModelLoadError, ModelVersionMismatch, NearestStoreModel, StoreTable, load_model
+from chipotle_model import (
+    ModelLoadError,
+    ModelVersionMismatch,
+    NearestStoreModel,
+    StoreRecords,
+    StoreTable,
+    load_model,
+)
 from chipotle_model.model import runtime_versions
 
 STORES = StoreTable(
@@ -29,6 +36,48 @@ def test_round_trip_keeps_answers_and_metadata(tmp_path):
     lat, lon = rng.uniform(-90, 90, 100), rng.uniform(-180, 180, 100)
     for got, want in zip(loaded.query(lat, lon, k=2), model.query(lat, lon, k=2)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_columnar_artifact_round_trips_every_field_including_empty_and_non_ascii(tmp_path):
+    stores = StoreTable(
+        state=["", "Île-de-France", "Tōkyō", "Maryland"],
+        city=["Zürich", "", "東京", "Bethesda"],
+        address=["Bahnhofstraße 1", "1 Rue de Rivoli", "丸の内 1-1 🌮", "7600 Old Georgetown Rd"],
+        latitude=[47.3769, 48.8606, 35.6812, -89.999999999],
+        longitude=[8.5417, 2.3376, 139.7671, 179.999999999999],
+    )
+    model = NearestStoreModel.fit(stores, data_sha256="abc")
+    loaded = load_model(model.save(tmp_path / "m.joblib"))
+    assert loaded.stores == stores
+    for name in ("state", "city", "address"):
+        assert list(getattr(loaded.stores, name)) == list(getattr(stores, name))
+    for name in ("latitude", "longitude"):  # every bit of every coordinate
+        assert getattr(loaded.stores, name).tobytes() == getattr(stores, name).tobytes()
+    records = StoreRecords.from_table(loaded.stores).rows(np.zeros(4), np.arange(4))
+    assert [(r["state"], r["city"], r["address"]) for r in records] == list(
+        zip(stores.state, stores.city, stores.address)
+    )
+
+
+def test_the_artifact_holds_the_store_table_as_numpy_arrays_only(tmp_path):
+    """No per-store Python objects: loading is a few large reads whatever the store count."""
+    path = NearestStoreModel.fit(STORES).save(tmp_path / "m.joblib")
+    stores = joblib.load(path)["stores"]
+    assert all(isinstance(column, np.ndarray) for column in stores.values())
+    assert {column.dtype.kind for column in stores.values()} == {"f", "u", "i"}
+
+
+def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_path):
+    model = NearestStoreModel.fit(STORES)
+    artifact = {"format": 1, "metadata": model.metadata, "stores": STORES, "estimator": model._tree}
+    joblib.dump(artifact, tmp_path / "v1.joblib")
+    with pytest.raises(ModelLoadError, match=r"artifact format 1; this version reads format 2: retrain"):
+        load_model(tmp_path / "v1.joblib")
+    arrays = STORES.to_arrays()
+    del arrays["address_utf8"]
+    joblib.dump({**artifact, "format": 2, "stores": arrays}, tmp_path / "broken.joblib")
+    with pytest.raises(ModelLoadError, match=r"store table is malformed .*address_utf8"):
+        load_model(tmp_path / "broken.joblib")
 
 
 def test_metadata_records_the_environment_and_data(real_model):
