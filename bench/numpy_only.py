@@ -50,7 +50,11 @@ def artifact_from_image(image: str, dest: Path) -> Path:
 def export_arrays(model, dest: Path) -> None:
     """The arrays the numpy handler serves from: unit vectors straight out of the fitted tree,
     and the store table's columns as the artifact holds them."""
-    np.savez(dest / "stores.npz", units=np.asarray(model._tree.data), **model.stores.to_arrays())
+    columns = {  # string blobs as uint8 arrays: np.savez would store bytes as fixed-width "S"
+        name: np.frombuffer(value, dtype=np.uint8) if isinstance(value, bytes) else value
+        for name, value in model.stores.to_arrays().items()
+    }
+    np.savez(dest / "stores.npz", units=np.asarray(model._tree.data), **columns)
 
 
 def serve_time_packages_mb(image: str) -> float:

@@ -23,19 +23,21 @@ class StringColumn(Sequence[str]):
     """n strings as one UTF-8 blob and n + 1 offsets: string i is blob[offsets[i]:offsets[i + 1]].
 
     Chosen by measurement over numpy fixed-width bytes, numpy's variable-width StringDType
-    and a Python list (`python -m bench.scale --strings`): the smallest on disk and in
-    memory, the fastest to load, and reading k strings costs O(k) whatever n is.
+    and a Python list (`python -m bench.scale --strings`): by far the fastest to load,
+    about the data's own size on disk and in memory, and reading k strings costs O(k)
+    whatever n is.
     """
 
     __slots__ = ("_blob", "_offsets")
 
     def __init__(self, blob: bytes, offsets: np.ndarray):
+        blob = bytes(blob)  # the same object when it is bytes already; a buffer (numpy) is copied
         offsets = np.asarray(offsets)
         if offsets.ndim != 1 or len(offsets) < 1 or offsets.dtype.kind not in "iu":
             raise ValueError("offsets must be a 1-D integer array of n + 1 positions")
         if offsets[0] != 0 or offsets[-1] != len(blob) or np.any(np.diff(offsets) < 0):
             raise ValueError(f"offsets must rise from 0 to the blob's length ({len(blob)})")
-        self._blob = bytes(blob)
+        self._blob = blob
         self._offsets = offsets.astype(np.int64, copy=False)
 
     @classmethod
@@ -85,12 +87,18 @@ class StringColumn(Sequence[str]):
         return f"StringColumn([{head}{', ...' if len(self) > 3 else ''}], n={len(self)})"
 
     @property
+    def blob(self) -> bytes:
+        """Every string, UTF-8 encoded, one after the other."""
+        return self._blob
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """int64, n + 1: string i is blob[offsets[i]:offsets[i + 1]]."""
+        return self._offsets
+
+    @property
     def nbytes(self) -> int:
         return len(self._blob) + self._offsets.nbytes
-
-    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(the UTF-8 blob as a uint8 array, the int64 offsets): what the artifact stores."""
-        return np.frombuffer(self._blob, dtype=np.uint8), self._offsets
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,20 +139,21 @@ class StoreTable:
     def nbytes(self) -> int:
         return sum(getattr(self, name).nbytes for name in STRING_COLUMNS + NUMBER_COLUMNS)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Every column as plain numpy arrays (`<name>` or `<name>_utf8` + `<name>_offsets`)."""
-        arrays = {name: getattr(self, name) for name in NUMBER_COLUMNS}
+    def to_arrays(self) -> dict[str, np.ndarray | bytes]:
+        """Every column as a few large plain values, what the artifact stores: `<name>` (float64
+        array) for the coordinates; `<name>_utf8` (bytes: pickled and read back in one piece,
+        no copy) and `<name>_offsets` (int64 array) for the strings."""
+        arrays: dict[str, np.ndarray | bytes] = {name: getattr(self, name) for name in NUMBER_COLUMNS}
         for name in STRING_COLUMNS:
-            arrays[f"{name}_utf8"], arrays[f"{name}_offsets"] = getattr(self, name).to_arrays()
+            column = getattr(self, name)
+            arrays[f"{name}_utf8"], arrays[f"{name}_offsets"] = column.blob, column.offsets
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> StoreTable:
-        """The inverse of `to_arrays`; KeyError or ValueError when an array is missing or malformed."""
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray | bytes]) -> StoreTable:
+        """The inverse of `to_arrays` (a blob may also come as a uint8 array, as from np.load);
+        KeyError or ValueError when a column is missing or malformed."""
         strings = {
-            name: StringColumn(
-                np.asarray(arrays[f"{name}_utf8"], dtype=np.uint8).tobytes(), arrays[f"{name}_offsets"]
-            )
-            for name in STRING_COLUMNS
+            name: StringColumn(arrays[f"{name}_utf8"], arrays[f"{name}_offsets"]) for name in STRING_COLUMNS
         }
         return cls(**strings, **{name: arrays[name] for name in NUMBER_COLUMNS})

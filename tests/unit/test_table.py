@@ -23,18 +23,20 @@ def test_a_string_column_gives_back_every_string_by_index_and_in_order():
 
 def test_a_string_column_is_one_utf8_blob_and_n_plus_1_offsets():
     column = StringColumn.from_strings(VALUES)
-    blob, offsets = column.to_arrays()
-    assert blob.dtype == np.uint8 and offsets.dtype == np.int64
-    assert blob.tobytes() == "".join(VALUES).encode("utf-8")
-    assert offsets.tolist() == np.cumsum([0] + [len(v.encode()) for v in VALUES]).tolist()
-    assert column.nbytes == blob.nbytes + offsets.nbytes
+    assert column.blob == "".join(VALUES).encode("utf-8")
+    assert column.offsets.dtype == np.int64
+    assert column.offsets.tolist() == np.cumsum([0] + [len(v.encode()) for v in VALUES]).tolist()
+    assert column.nbytes == len(column.blob) + column.offsets.nbytes
 
 
 @given(st.lists(st.text(), max_size=30))
-def test_any_strings_round_trip_through_the_arrays(strings):
+def test_any_strings_round_trip_through_the_blob_and_offsets(strings):
     column = StringColumn.from_strings(strings)
-    again = StringColumn(*column.to_arrays())
+    again = StringColumn(column.blob, column.offsets)
+    assert again._blob is column.blob  # bytes are taken as they are, not copied
     assert list(again) == strings and again == column
+    from_numpy = StringColumn(np.frombuffer(column.blob, dtype=np.uint8), column.offsets)
+    assert list(from_numpy) == strings
 
 
 def test_out_of_range_indices_and_malformed_offsets_are_refused():
