@@ -88,10 +88,15 @@ class ModelImages:
 
 
 def build_model_images(
-    base_image: str, data_sha256: str, *, name: str = f"{IMAGE_PREFIX}-test"
+    base_image: str,
+    data_sha256: str,
+    *,
+    name: str = f"{IMAGE_PREFIX}-test",
+    data_path: str = str(DEFAULTS["dataPath"]),
 ) -> ModelImages:
-    """The training image, then the serving image built from it, both from the build spec."""
-    spec = build_spec.training_build(data_path=str(DEFAULTS["dataPath"]), base_image=base_image)
+    """The training image (trained on `data_path`, a CSV under data/), then the serving
+    image built from it, both from the build spec."""
+    spec = build_spec.training_build(data_path=data_path, base_image=base_image)
     training = built(spec, f"{name}-training:latest")
     # Named by its image ID, as the Pulumi program does: the serving build takes exactly this model.
     unique = f"{name}-training:{image_id(training).split(':')[-1][:12]}"
