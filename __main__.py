@@ -1,53 +1,80 @@
 """Nearest-store model on AWS Lambda.
 
-config + data CSV -> training image (local) -> serving image (ECR)
-                  -> Lambda function -> API Gateway HTTP API -> url
+config + data CSV -> training stage -> serving image (ECR) -> Lambda version
+                  -> alias `live` -> API Gateway HTTP API -> url
 """
 
 import pulumi
+import pulumi_aws as aws
 
 from chipotle_model import DataError
 from chipotle_model.fetch import DatasetUnavailable
-from infra.components import HttpApi, ImageRepository, ModelImages, ServingFunction, resource_prefix
-from infra.config import NAMESPACE, ConfigError, read_settings
+from infra import build_spec
+from infra.components import (
+    HttpApi,
+    ImageRepository,
+    ImageRetention,
+    ModelImages,
+    Monitoring,
+    ServingFunction,
+    resource_prefix,
+)
+from infra.config import ConfigError, read_settings
 from infra.dataset import load_dataset
 
 # Config and data in, validated before any resource is touched (preview fails too).
 try:
-    settings = read_settings(pulumi.Config(NAMESPACE).get)
+    settings = read_settings(pulumi.runtime.config.CONFIG.get())
     dataset = load_dataset(settings)
 except (ConfigError, DataError, DatasetUnavailable) as error:
     raise pulumi.RunError(str(error)) from error
-prefix = resource_prefix(pulumi.get_project(), pulumi.get_stack())
+project, stack = pulumi.get_project(), pulumi.get_stack()
+prefix = resource_prefix(project, stack)
+build = build_spec.model_build(
+    data_path=settings.data_path,
+    base_image=settings.base_image,
+    architecture=settings.architecture,
+    snapstart=settings.cold_start == "snapstart",
+    tracing=settings.operations.tracing,
+)
 
-# Images: train in a local image, build the serving image from it, push that to ECR.
-repository = ImageRepository("serving", repository_name=f"{prefix}/serving", keep_images=settings.keep_images)
+# Every AWS resource through one provider that tags it with the project and stack.
+tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
+provider = aws.Provider("aws", region=aws.config.region, default_tags={"tags": tags})
+aws_opts = pulumi.ResourceOptions(providers=[provider])
+
+# Images: the serving image (its build trains, or reuses, the training stage) to ECR.
+repository = ImageRepository(f"{prefix}-serving", opts=aws_opts)
 archive = (
-    ImageRepository("training", repository_name=f"{prefix}/training", keep_images=None)
+    ImageRepository(f"{prefix}-training", retain=True, opts=aws_opts)
     if settings.archive_training_image
     else None
 )
-images = ModelImages(
-    "model",
-    settings=settings,
-    dataset=dataset,
-    local_name=f"{prefix}-training",
-    repository=repository,
-    archive=archive,
-)
+images = ModelImages("model", build=build, repository=repository, archive=archive)
 
-# Serving: the Lambda function, and the HTTP API in front of it.
-function = ServingFunction(
-    "function",
-    function_name=prefix,
-    image_uri=images.image_uri,
+# Serving: a Lambda version per image, the `live` alias, the HTTP API in front of it.
+function = ServingFunction(prefix, image_uri=images.image_uri, settings=settings, opts=aws_opts)
+retention = ImageRetention(
+    f"{prefix}-retention",
+    repository=repository,
+    function=function,
+    current_tag=images.serving_tag,
     settings=settings,
+    opts=aws_opts,
 )
-api = HttpApi("http", function=function.function, settings=settings)
+api = HttpApi(f"{prefix}-http", alias=function.alias, settings=settings, opts=aws_opts)
+
+# Operations: alarms (optionally mailed), a dashboard.
+monitoring = Monitoring(f"{prefix}-ops", function=function, api=api, settings=settings, opts=aws_opts)
 
 pulumi.export("url", api.url)
 pulumi.export("function_name", function.function.name)
+pulumi.export("live_version", function.live_version)
+pulumi.export("published_version", function.published_version)
+pulumi.export("model_version", images.model_version)
 pulumi.export("repository_url", repository.url)
 pulumi.export("image_uri", images.image_uri)
 pulumi.export("training_image", images.training_image)
+pulumi.export("log_group", function.log_group.name)
+pulumi.export("dashboard_url", monitoring.dashboard_url)
 pulumi.export("model", dataset.summary())

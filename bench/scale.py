@@ -187,7 +187,7 @@ def build_images(csv: Path, size: int, base: str) -> support.ModelImages:
     try:
         name = f"{support.IMAGE_PREFIX}-scale{size}"
         data_path = str(in_context.relative_to(REPO_ROOT))
-        images = support.build_model_images(base, load_stores(csv).sha256, name=name, data_path=data_path)
+        images = support.build_model_images(base, name=name, data_path=data_path)
     finally:
         if not real:
             in_context.unlink()  # data/ is the build context of every image: keep it small
@@ -210,8 +210,7 @@ def image_figures(serving: str, baseline_serving: str, containers: int = 3) -> d
 
 
 def remove_images(images: support.ModelImages) -> None:
-    name = images.training.split(":")[0]
-    support.docker("rmi", images.serving, images.training, f"{name}:latest", check=False)
+    support.docker("rmi", images.serving, images.training, check=False)
 
 
 def recommended_memory_mb(serving_peak_mb: float) -> int | None:

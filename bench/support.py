@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from chipotle_model import load_stores
 from tests.support import REPO_ROOT, real_csv, repo_data_csv
 from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
     IMAGE_PREFIX,
@@ -34,9 +33,15 @@ from tests.support.events import point_event, points_event  # noqa: F401
 ORIGINAL_IMAGE_DIR = REPO_ROOT / "bench" / "original_image"
 ORIGINAL_PICKLE = "/var/task/model.pkl"
 
-# Lambda x86_64 on-demand prices (us-east-1), used on the date printed with each table.
-PRICE_PER_GB_SECOND = 0.0000166667
+# Lambda x86_64 prices (us-east-1), as published on aws.amazon.com/lambda/pricing; used on
+# PRICES_USED_ON, printed with each table.
+PRICES_USED_ON = "2026-11-25"
+PRICE_PER_GB_SECOND = 0.0000166667  # on-demand duration (INIT included since 1 August 2025)
 PRICE_PER_MILLION_REQUESTS = 0.20
+PROVISIONED_PRICE_PER_GB_SECOND = 0.0000041667  # provisioned concurrency, while configured
+PROVISIONED_DURATION_PRICE_PER_GB_SECOND = 0.0000097222  # duration on provisioned environments
+SNAPSTART_CACHE_PRICE_PER_GB_SECOND = 0.0000015046  # Python: per published version, while active
+SNAPSTART_RESTORE_PRICE_PER_GB = 0.0001397998  # Python: per restore
 MB_PER_VCPU = 1769  # Lambda: 1,769 MB of memory = 1 vCPU, proportional
 
 
@@ -110,10 +115,11 @@ def base_image() -> str:
 def serving_image(base: str) -> tuple[str, str]:
     """Build (cached) the training then the serving image from infra/build_spec.py.
 
-    Returns (serving tag, training tag named by its image ID, as the Pulumi program does).
+    Returns (serving tag, training tag), tagged as the Pulumi program tags them.
     """
     csv_path()
-    images = build_model_images(base, load_stores(repo_data_csv()).sha256, name=f"{IMAGE_PREFIX}-bench")
+    repo_data_csv()
+    images = build_model_images(base, name=f"{IMAGE_PREFIX}-bench")
     return images.serving, images.training
 
 
@@ -130,15 +136,21 @@ def original_image(base: str) -> str:
         shutil.copy(REPO_ROOT / "bench" / "original.py", context / "original.py")
         shutil.copy(REPO_ROOT / "requirements" / "constraints.txt", context / "constraints.txt")
         shutil.copy(csv_path(), context / "chipotle_stores.csv")
-        tag = "nearest-store-original:bench"
-        proc = subprocess.run(
-            ["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag, tmp],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"building the original-way image failed:\n{proc.stdout[-3000:]}{proc.stderr}")
+        return docker_build("nearest-store-original:bench", ["--build-arg", f"BASE_IMAGE={base}", tmp])
+
+
+def docker_build(tag: str, args: list[str], *, dockerfile: str | None = None) -> str:
+    """`docker build --network host -t tag *args` (a Dockerfile on stdin with args ["-"]);
+    returns the tag, or exits with the build's output."""
+    proc = subprocess.run(
+        ["docker", "build", "--network", "host", "-t", tag, *args],
+        input=dockerfile,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"building {tag} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return tag
 
 

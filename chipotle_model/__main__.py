@@ -1,4 +1,7 @@
-"""Command line: `python -m chipotle_model serve --model ARTIFACT [--host HOST] [--port PORT]`.
+"""Command line:
+
+    python -m chipotle_model serve --model ARTIFACT [--host HOST] [--port PORT]
+    python -m chipotle_model smoke URL [--origin ORIGIN]
 
 Training has its own entry point: `python -m chipotle_model.train`.
 """
@@ -29,7 +32,22 @@ def main(argv: list[str] | None = None) -> int:
         help="origins CORS allows: '*' or comma-separated, like chipotle:corsAllowOrigins "
         "(default: %(default)s)",
     )
+    smoke = commands.add_parser(
+        "smoke",
+        help="check the API's contract against a URL (the local server, or the deployed API)",
+        description="Check every documented answer of the API at URL; exit 1 at the first difference.",
+    )
+    smoke.add_argument("url", help='the base URL, e.g. "$(pulumi stack output url)"')
+    smoke.add_argument(
+        "--origin",
+        default="https://example.com",
+        help="a browser origin CORS must allow (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "smoke":
+        from .smoke import run
+
+        return run(args.url, origin=args.origin)
 
     from .cors import parse_origins
     from .server import serve as run_server

@@ -3,6 +3,7 @@
     GET  /?lat=<deg>&long=<deg>[&k=<1..20>]   the k nearest stores (`lng`/`lon` = `long`)
     POST /  {"points": [[lat, long], ...]}      the nearest store to each point, in order
     GET  /health                                the model's metadata
+    GET  /  from a browser, without coordinates  a page that asks the above (chipotle_model.page)
 
 `create_api(model).handler` is a complete Lambda handler; the Lambda entry
 (lambda_image/handler.py) and the local server (chipotle_model.server) both call it,
@@ -29,13 +30,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import params, response
+from . import lifecycle, page, params, response
 from .cors import CorsPolicy
 from .geo import InvalidQuery
+from .metrics import OTHER_ROUTE, RequestMetrics
 from .model import MAX_K, NearestStoreModel
 
 SERVICE_NAME = "nearest-store"  # the product's name in logs (POWERTOOLS_SERVICE_NAME overrides)
 JSON_CONTENT_TYPE = "application/json"
+# Names the model that answered, on every answer (CORS exposes it to browsers).
+MODEL_VERSION_HEADER = "X-Model-Version"
 _JSON_SEPARATORS = (",", ":")
 _INTERNAL_ERROR = response.error_answer("internal error")
 
@@ -66,9 +70,12 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 # --- the routes: one function per (method, path) ---------------------------------------
 
 
-def _nearest(api: NearestStoreApi, event) -> dict:
+def _nearest(api: NearestStoreApi, event) -> dict | Response:
+    if page.wants_page(event):
+        return api.page.response()
     query = params.nearest_query(event.query_string_parameters, max_k=api.max_k)
     api.logger.append_keys(query=query.log)
+    api.metrics.k(query.k)
     distances, indices = api.model.query(query.latitude, query.longitude, k=query.k)
     stores = api.records.rows(distances[0], indices[0])
     return response.nearest_answer(query.latitude, query.longitude, query.k, stores)
@@ -78,6 +85,7 @@ def _nearest_batch(api: NearestStoreApi, event) -> dict:
     text = params.body_text(event.body, base64_encoded=event.is_base64_encoded)
     latitudes, longitudes = params.batch_points(params.json_document(text))
     api.logger.append_keys(query={"points": len(latitudes)})
+    api.metrics.batch_points(len(latitudes))
     distances, indices = api.model.query(latitudes, longitudes, k=1)
     return response.batch_answer(api.records.rows(distances[:, 0], indices[:, 0]))
 
@@ -100,21 +108,49 @@ def allowed_methods(path: str) -> list[str]:
 
 
 def cors_policy(allow_origins: tuple[str, ...] = ("*",)) -> CorsPolicy:
-    """The CORS policy of this API (the methods its routes answer)."""
+    """The CORS policy of this API (the methods its routes answer, the headers it sends)."""
     methods = tuple(dict.fromkeys(method for method, _ in ROUTES))
-    return CorsPolicy(allow_origins=tuple(allow_origins), allow_methods=methods)
+    return CorsPolicy(
+        allow_origins=tuple(allow_origins),
+        allow_methods=methods,
+        expose_headers=(MODEL_VERSION_HEADER.lower(),),
+    )
+
+
+def route_label(method: Any, path: Any) -> str:
+    """The route a request took, for metrics: "GET /" and the like, or "other"."""
+    if isinstance(method, str) and isinstance(path, str) and (method.upper(), path) in ROUTES:
+        return f"{method.upper()} {path}"
+    return OTHER_ROUTE
+
+
+def local_model_version(metadata: dict) -> str:
+    """The model version of an artifact run outside a serving image (which records the
+    build's MODEL_VERSION): named after its data, so other data is another version."""
+    return f"local-{str(metadata.get('data_sha256', 'unknown'))[:12]}"
 
 
 class NearestStoreApi:
     """Routes, validation, errors and request logging around one loaded model."""
 
-    def __init__(self, model: NearestStoreModel, *, logger: Logger | None = None):
+    def __init__(
+        self,
+        model: NearestStoreModel,
+        *,
+        model_version: str | None = None,
+        logger: Logger | None = None,
+        metrics: RequestMetrics | None = None,
+    ):
         self.model = model
+        self.model_version = model_version or local_model_version(model.metadata)
         self.records = response.StoreRecords.from_table(model.stores)
         self.logger = logger or make_logger()
+        self.metrics = metrics or RequestMetrics(service=self.logger.service)
         self.max_k = min(MAX_K, len(model))
+        self.page = page.StorePage(model.stores.latitude, model.stores.longitude, max_k=self.max_k)
         # The health answer never changes: serialise it once.
-        self.health_body = json.dumps(response.health_answer(model.metadata), separators=_JSON_SEPARATORS)
+        health = response.health_answer({"model_version": self.model_version, **model.metadata})
+        self.health_body = json.dumps(health, separators=_JSON_SEPARATORS)
         # debug=False: POWERTOOLS_DEV must never put a traceback in an answer
         self.app = APIGatewayHttpResolver(debug=False)
         self._register()
@@ -137,19 +173,32 @@ class NearestStoreApi:
                 "body": json.dumps(_INTERNAL_ERROR),
                 "isBase64Encoded": False,
             }
+        answer.setdefault("headers", {})[MODEL_VERSION_HEADER] = self.model_version
         self._log_request(event, answer, started)
         return answer
 
     def _log_request(self, event: Any, answer: dict, started: float) -> None:
         http = _request_http(event)
+        method, path, status = http.get("method"), http.get("path"), answer.get("statusCode")
+        latency_ms = round((time.perf_counter() - started) * 1e3, 3)
+        environment = lifecycle.log_fields()  # init_type, restored: a restore vs a cold INIT
         self.logger.info(
             "request",
             extra={
-                "method": http.get("method"),
-                "path": http.get("path") if isinstance(http.get("path"), str) else None,
-                "status": answer.get("statusCode"),
-                "latency_ms": round((time.perf_counter() - started) * 1e3, 3),
+                "method": method,
+                "path": path if isinstance(path, str) else None,
+                "status": status,
+                "latency_ms": latency_ms,
+                "model_version": self.model_version,
+                **environment,
             },
+        )
+        self.metrics.request(
+            route=route_label(method, path),
+            status=status if isinstance(status, int) else 500,
+            latency_ms=latency_ms,
+            model_version=self.model_version,
+            start="restore" if environment["restored"] else environment["init_type"] or "on-demand",
         )
 
     def warm_up(self) -> None:
@@ -176,6 +225,7 @@ class NearestStoreApi:
             if answer["statusCode"] != 200:
                 raise RuntimeError(f"the warm-up query failed: {answer['statusCode']} {answer['body']}")
         self.logger.clear_state()  # the warm-up queries are not requests: log none of their keys
+        self.metrics.discard()
 
     def _register(self) -> None:
         app = self.app
@@ -226,9 +276,17 @@ def _request_http(event: Any) -> dict:
     return http if isinstance(http, dict) else {}
 
 
-def create_api(model: NearestStoreModel, **kwargs) -> NearestStoreApi:
-    """The API around `model`, warmed up: `create_api(model).handler(event, context)`."""
+def create_api(model: NearestStoreModel, *, tracing: bool = False, **kwargs) -> NearestStoreApi:
+    """The API around `model`, warmed up: `create_api(model).handler(event, context)`.
+
+    `tracing`: X-Ray subsegments with Powertools Tracer (the image must carry the tracing
+    library); off, no tracing library is imported.
+    """
     api = NearestStoreApi(model, **kwargs)
+    if tracing:
+        from aws_lambda_powertools import Tracer
+
+        api.handler = Tracer(service=api.logger.service).capture_lambda_handler(api.handler)
     started = time.perf_counter()
     api.warm_up()
     api.logger.info(
@@ -236,6 +294,7 @@ def create_api(model: NearestStoreModel, **kwargs) -> NearestStoreApi:
         extra={
             "store_count": len(model),
             "data_sha256": model.metadata.get("data_sha256"),
+            "model_version": api.model_version,
             "warm_up_ms": round((time.perf_counter() - started) * 1e3, 3),
         },
     )

@@ -1,8 +1,11 @@
 """The program's pieces as ComponentResources, in the order data flows through them:
 
-ImageRepository -> ModelImages -> ServingFunction -> HttpApi
+ImageRepository -> ModelImages -> ServingFunction -> ImageRetention, HttpApi
 
 Each one creates its children with `parent=self` and calls `register_outputs` last.
+Physical names are Pulumi's auto-names (the logical name plus a random suffix), so two
+stacks of the same name in one account, or a stack created again after `pulumi stack rm
+--force`, never collide.
 """
 
 from __future__ import annotations
@@ -15,103 +18,61 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from chipotle_model.api import SERVICE_NAME, cors_policy
-from infra import build_spec
+from infra import build_spec, monitoring, policies
 from infra.config import Settings
-from infra.dataset import Dataset
 
 TYPE_PREFIX = "chipotle:infra"
 # One catch-all route: every path and method reaches the function, whose route table
 # (chipotle_model.api.ROUTES) is the only one; it answers 404/405 itself.
 CATCH_ALL_ROUTE = "$default"
-LAMBDA_ASSUME_ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
-_MAX_PREFIX = 56  # leaves room in Lambda's 64-character function names
+LIVE_ALIAS = "live"  # the API invokes this alias, never $LATEST
+_MAX_PREFIX = 48  # Lambda's 64-character function names, less the 8 of the random suffix
 
 
 def resource_prefix(project: str, stack: str) -> str:
-    """`<project>-<stack>`, lowercase, usable in Lambda, ECR and Docker names."""
+    """`<project>-<stack>`, lowercase, usable in Lambda, ECR and log group names."""
     prefix = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")
     return prefix[:_MAX_PREFIX].rstrip("-")
 
 
-def lifecycle_policy(keep_images: int) -> dict:
-    """An ECR lifecycle policy that expires all but the newest `keep_images` images."""
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"keep the last {keep_images} images",
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": keep_images,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-
-
-def docker_build(spec: pulumi.Input[build_spec.ImageBuild]) -> docker.DockerBuildArgs:
+def docker_build(spec: build_spec.ImageBuild) -> docker.DockerBuildArgs:
     """The pulumi-docker build of an `infra.build_spec.ImageBuild`, nothing re-typed.
 
     BuildKit through the Docker engine's build API: one platform, and no provenance or
     SBOM attestations (those are added by the `docker buildx` client, which is not
     involved), so the pushed image is a single manifest, not the image index Lambda rejects.
+    Paths stay relative to the project directory, where Pulumi runs the program.
     """
-    spec = pulumi.Output.from_input(spec)
     return docker.DockerBuildArgs(
-        context=spec.apply(lambda s: str(s.context)),
-        dockerfile=spec.apply(lambda s: str(s.dockerfile)),
-        platform=spec.apply(lambda s: s.platform),
-        args=spec.apply(lambda s: dict(s.args)),
+        context=spec.context,
+        dockerfile=spec.dockerfile,
+        target=spec.target,
+        platform=spec.platform,
+        args=dict(spec.args),
         builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
     )
 
 
-def image_id_hex(repo_digest: str) -> str:
-    """The hex of an image's identity: `sha256:<hex>` (local image ID) or `repo@sha256:<hex>`."""
-    return repo_digest.rsplit("sha256:", 1)[-1]
-
-
 class ImageRepository(pulumi.ComponentResource):
-    """An ECR repository: scanned on push, emptied by `pulumi destroy` (force_delete),
-    optionally expiring all but the last `keep_images` images; with push credentials."""
+    """An ECR repository, scanned on push, with push credentials.
+
+    `retain=False` (serving images): `pulumi destroy` deletes it with its images.
+    `retain=True` (the training archive, the model's history): it outlives the stack and
+    must be deleted by hand, and is never emptied by a destroy.
+    """
 
     def __init__(
-        self,
-        name: str,
-        *,
-        repository_name: str,
-        keep_images: int | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, *, retain: bool = False, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ImageRepository", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.repository = aws.ecr.Repository(
             name,
-            name=repository_name,
-            force_delete=True,
+            force_delete=not retain,
+            # a tag names the image's inputs: pushed again only with the same content
             image_tag_mutability="MUTABLE",
             image_scanning_configuration={"scan_on_push": True},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
         )
-        self.lifecycle_policy = None
-        if keep_images is not None:
-            self.lifecycle_policy = aws.ecr.LifecyclePolicy(
-                f"{name}-lifecycle",
-                repository=self.repository.name,
-                policy=json.dumps(lifecycle_policy(keep_images)),
-                opts=child,
-            )
         token = aws.ecr.get_authorization_token_output(
             registry_id=self.repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -125,164 +86,265 @@ class ImageRepository(pulumi.ComponentResource):
 
 
 class ModelImages(pulumi.ComponentResource):
-    """The training image (built locally, pushed only to `archive`), then the serving
-    image built from it and pushed to `repository`.
+    """The serving image pushed to `repository` (its build trains or reuses the training
+    stage), and, with an `archive`, the training image pushed there as the model's history.
 
-    The serving build's TRAINING_IMAGE arg is a local tag made from the training image's
-    identity (`<local_name>:<image id hex>`): BuildKit cannot resolve a bare image ID in
-    `FROM`, and a name that changes with every retrained model (new data, training code or
-    base image) changes the serving build, and so the Lambda's image digest.
+    Tags come from the build spec: the training image is tagged with the model version,
+    the serving image with a tag unique to its inputs, so a new image never takes an old
+    image's tag (the repositories are IMMUTABLE) and the Lambda is redeployed by digest.
     """
 
     def __init__(
         self,
         name: str,
         *,
-        settings: Settings,
-        dataset: Dataset,
-        local_name: str,
+        build: build_spec.ModelBuild,
         repository: ImageRepository,
         archive: ImageRepository | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ModelImages", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        training_spec = build_spec.training_build(
-            data_path=dataset.path, architecture=settings.architecture, base_image=settings.base_image
-        )
-        archived = archive is not None  # else the training image stays on this machine
-        self.training = docker.Image(
-            f"{name}-training",
-            build=docker_build(training_spec),
-            image_name=(
-                archive.url.apply(lambda url: f"{url}:data-{dataset.sha256[:16]}")
-                if archived
-                else f"{local_name}:latest"
-            ),
-            registry=archive.registry if archived else None,
-            skip_push=not archived,
-            opts=child,
-        )
-
-        # Name the training image by its identity, so the serving build can `FROM` it.
-        self.training_tag = docker.Tag(
-            f"{name}-training-identity",
-            source_image=self.training.image_name,
-            target_image=self.training.repo_digest.apply(
-                lambda digest: f"{local_name}:{image_id_hex(digest)}"
-            ),
-            tag_triggers=[self.training.repo_digest],
-            opts=child,
-        )
-        serving_spec = self.training_tag.target_image.apply(
-            lambda training_image: build_spec.serving_build(
-                training_image=training_image,
-                data_sha256=dataset.sha256,
-                architecture=settings.architecture,
-                base_image=settings.base_image,
+        self.training = None
+        depends_on = []
+        if archive is not None:
+            self.training = docker.Image(
+                f"{name}-training",
+                build=docker_build(build.training),
+                image_name=archive.url.apply(lambda url: f"{url}:{build.model_version}"),
+                registry=archive.registry,
+                skip_push=False,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        )
+            depends_on = [self.training]  # built first: the serving build reuses its stage
         self.serving = docker.Image(
             f"{name}-serving",
-            build=docker_build(serving_spec),
-            image_name=repository.url.apply(lambda url: f"{url}:latest"),
+            build=docker_build(build.serving),
+            image_name=repository.url.apply(lambda url: f"{url}:{build.serving_tag}"),
             registry=repository.registry,
             skip_push=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-
+        self.serving_tag = build.serving_tag
+        self.model_version = build.model_version
         # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys.
         self.image_uri: pulumi.Output[str] = self.serving.repo_digest
-        self.training_image: pulumi.Output[str] = (
-            self.training.repo_digest if archived else self.training_tag.target_image
-        )
+        self.training_image = self.training.repo_digest if self.training else None
         self.register_outputs({"image_uri": self.image_uri, "training_image": self.training_image})
 
 
 class ServingFunction(pulumi.ComponentResource):
-    """The Lambda function (package type Image) with its role and its log group.
+    """The Lambda function (package type Image) with its role and log group, a version
+    published for every new image or setting, and the alias `live` that the API invokes,
+    routed as `settings.release` says (the new version, a canary, or a pinned version).
 
-    The log group `/aws/lambda/<function_name>` is created (with retention) before the
-    function, which writes to it through `logging_config`, so Lambda never creates an
-    unowned group that `pulumi destroy` would leave behind.
+    The log group is the stack's own (Lambda writes to it through `logging_config`), so
+    Lambda never creates an unowned group that `pulumi destroy` would leave behind, and
+    the role may write there and nowhere else.
     """
 
     def __init__(
         self,
         name: str,
         *,
-        function_name: str,
         image_uri: pulumi.Input[str],
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ServingFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-
         self.role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps(LAMBDA_ASSUME_ROLE_POLICY),
-            description=f"Lambda execution role of {function_name}: CloudWatch Logs only",
-            opts=child,
-        )
-        self.basic_execution = aws.iam.RolePolicyAttachment(
-            f"{name}-basic-execution",
-            role=self.role.name,
-            policy_arn=aws.iam.ManagedPolicy.AWS_LAMBDA_BASIC_EXECUTION_ROLE,
+            assume_role_policy=json.dumps(policies.LAMBDA_ASSUME_ROLE_POLICY),
+            description=f"Lambda execution role of {name}: its own log group only",
             opts=child,
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name_prefix=f"/aws/lambda/{name}-",
             retention_in_days=settings.log_retention_days,
             opts=child,
         )
+        self.logging = aws.iam.RolePolicy(
+            f"{name}-logging",
+            role=self.role.id,
+            policy=self.log_group.arn.apply(lambda arn: json.dumps(policies.logging_policy(arn))),
+            opts=child,
+        )
+        depends_on = [self.logging, self.log_group]
+        if settings.operations.tracing:
+            # X-Ray's write actions have no resource-level permissions: AWS's managed policy
+            # (Resource "*") is the one wildcard, and only while tracing is on.
+            depends_on.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-tracing",
+                    role=self.role.name,
+                    policy_arn=aws.iam.ManagedPolicy.AWSX_RAY_DAEMON_WRITE_ACCESS,
+                    opts=child,
+                )
+            )
         self.function = aws.lambda_.Function(
             name,
-            name=function_name,
             package_type="Image",
             image_uri=image_uri,
             role=self.role.arn,
+            publish=True,  # a new version for every new image or setting: what `live` routes to
             architectures=[settings.architecture],
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={
-                "variables": {
-                    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                    "LOG_LEVEL": settings.log_level,
-                }
-            },
+            environment={"variables": _environment(settings)},
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.basic_execution, self.log_group],
-                # the name is fixed (the log group is named after it): a replacement
-                # must delete the old function first
-                delete_before_replace=True,
-            ),
+            # SnapStart: INIT once per published version, then restored from its snapshot
+            snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
+            tracing_config={"mode": "Active"} if settings.operations.tracing else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-        self.register_outputs({"function_name": self.function.name, "arn": self.function.arn})
+        self.published_version: pulumi.Output[str] = self.function.version
+        self.alias = aws.lambda_.Alias(
+            f"{name}-{LIVE_ALIAS}",
+            name=LIVE_ALIAS,
+            function_name=self.function.name,
+            **_alias_routing(settings, self.published_version),
+            opts=child,
+        )
+        self.provisioned = None
+        if settings.cold_start == "provisioned":
+            self.provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=self.function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=settings.provisioned_concurrency,
+                opts=child,
+            )
+        # The version most requests go to (a canary's new version gets canaryWeight of them).
+        self.live_version: pulumi.Output[str] = self.alias.function_version
+        self.register_outputs(
+            {
+                "function_name": self.function.name,
+                "published_version": self.published_version,
+                "live_version": self.live_version,
+                "alias_arn": self.alias.arn,
+            }
+        )
 
 
-class HttpApi(pulumi.ComponentResource):
-    """An API Gateway HTTP API in front of `function`: the API's CORS policy (in force here,
-    not in the function), a Lambda proxy integration (payload format 2.0) behind one
-    catch-all route, and a throttled, auto-deployed `$default` stage; plus the permission
-    for API Gateway to invoke the function."""
+def _environment(settings: Settings) -> dict[str, str]:
+    variables = {"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "LOG_LEVEL": settings.log_level}
+    if not settings.operations.metrics:
+        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # chipotle_model.metrics honours it
+    return variables
+
+
+def _alias_routing(settings: Settings, published: pulumi.Output[str]) -> dict:
+    """The alias's `function_version` and `routing_config` for the release settings."""
+    release = settings.release
+    if release.kind == "pin":
+        return {"function_version": str(release.pin_version)}
+    if release.kind == "canary":
+        weight = release.canary_weight
+        return {
+            "function_version": str(release.stable_version),
+            "routing_config": {
+                "additional_version_weights": published.apply(lambda version: {version: weight})
+            },
+        }
+    return {"function_version": published}
+
+
+class ImageRetention(pulumi.ComponentResource):
+    """The serving repository's lifecycle policy: the newest `keepImages` images stay, and
+    so do the images of the versions the alias routes to (looked up in Lambda and ECR).
+
+    A pinned or stable version whose image is gone cannot be routed to (Lambda could not
+    start it): the lookup refuses it at preview, naming the images that are still there.
+    """
 
     def __init__(
         self,
         name: str,
         *,
-        function: aws.lambda_.Function,
+        repository: ImageRepository,
+        function: ServingFunction,
+        current_tag: str,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{TYPE_PREFIX}:ImageRetention", name, None, opts)
+        release = settings.release
+        routed = [v for v in (release.pin_version, release.stable_version) if v is not None]
+        tags = [
+            routed_image_tag(self, function.function.name, repository.repository.name, version)
+            for version in routed
+        ]
+        protected = pulumi.Output.all(current_tag, *tags)
+        self.policy = aws.ecr.LifecyclePolicy(
+            name,
+            repository=repository.repository.name,
+            policy=protected.apply(
+                lambda tags: json.dumps(policies.lifecycle_policy(settings.keep_images, tags))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.protected_tags = protected
+        self.register_outputs({"protected_tags": protected})
+
+
+def routed_image_tag(
+    parent: pulumi.Resource,
+    function_name: pulumi.Input[str],
+    repository_name: pulumi.Input[str],
+    version: int,
+) -> pulumi.Output[str]:
+    """The serving tag of the image that published `version` runs; refuses a version whose
+    image is no longer in the repository."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    image_uri = aws.lambda_.get_function_output(
+        function_name=function_name, qualifier=str(version), opts=invoke
+    )
+    images = aws.ecr.get_images_output(repository_name=repository_name, opts=invoke)
+    return pulumi.Output.all(image_uri.image_uri, images.image_ids).apply(
+        lambda found: _tag_of(version, found[0], found[1])
+    )
+
+
+def _tag_of(version: int, image_uri: str, image_ids: list) -> str:
+    digest = image_uri.rsplit("@", 1)[-1]
+    tags = {_field(image, "image_digest"): _field(image, "image_tag") for image in image_ids}
+    if tags.get(digest):
+        return tags[digest]
+    present = sorted(tag for tag in tags.values() if tag)
+    raise pulumi.RunError(
+        f"version {version} runs the image {digest}, which is no longer in the ECR repository "
+        f"(expired by its lifecycle policy), so it cannot be restored. The images still there are "
+        f"{', '.join(present) or 'none'}: choose a version that runs one of them "
+        f"(`aws lambda list-versions-by-function` lists each version's image)."
+    )
+
+
+def _field(item, name: str):
+    """A field of an invoke's result item: a typed result, or a plain dict (camelCase or not)."""
+    if isinstance(item, dict):
+        camel = name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])
+        return item.get(name, item.get(camel))
+    return getattr(item, name)
+
+
+class HttpApi(pulumi.ComponentResource):
+    """An API Gateway HTTP API in front of the `live` alias: the API's CORS policy (in
+    force here, not in the function), a Lambda proxy integration (payload format 2.0)
+    behind one catch-all route, and a throttled, auto-deployed `$default` stage; plus the
+    permission for API Gateway to invoke the alias (never $LATEST)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        alias: aws.lambda_.Alias,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-
         self.api = aws.apigatewayv2.Api(
             name,
             protocol_type="HTTP",
@@ -294,7 +356,7 @@ class HttpApi(pulumi.ComponentResource):
             api_id=self.api.id,
             integration_type="AWS_PROXY",
             integration_method="POST",
-            integration_uri=function.invoke_arn,
+            integration_uri=alias.invoke_arn,
             payload_format_version="2.0",
             opts=child,
         )
@@ -302,29 +364,90 @@ class HttpApi(pulumi.ComponentResource):
         self.route = aws.apigatewayv2.Route(
             f"{name}-route", api_id=self.api.id, route_key=CATCH_ALL_ROUTE, target=target, opts=child
         )
-        throttling = {
-            key: value
-            for key, value in (
-                ("throttling_rate_limit", settings.throttle_rate_limit),
-                ("throttling_burst_limit", settings.throttle_burst_limit),
-            )
-            if value is not None
-        }
         self.stage = aws.apigatewayv2.Stage(
             f"{name}-default",
             api_id=self.api.id,
             name="$default",
             auto_deploy=True,
-            default_route_settings=throttling or None,
+            # Both limits, always: a missing one would be sent as 0 (every request a 429).
+            default_route_settings={
+                "throttling_rate_limit": settings.throttle_rate_limit,
+                "throttling_burst_limit": settings.throttle_burst_limit,
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
         )
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke",
             action="lambda:InvokeFunction",
-            function=function.name,
+            function=alias.function_name,
+            qualifier=alias.name,
             principal="apigateway.amazonaws.com",
             source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
             opts=child,
         )
         self.url: pulumi.Output[str] = self.stage.invoke_url
         self.register_outputs({"url": self.url})
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The alarms (when `settings.operations.alarms`), their SNS topic and email subscription
+    (when an email is set), and the dashboard, whose URL is `dashboard_url`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        function: ServingFunction,
+        api: HttpApi,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{TYPE_PREFIX}:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ops = settings.operations
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        watched = pulumi.Output.all(
+            region, function.function.name, function.alias.name, api.api.id, function.log_group.name
+        ).apply(lambda names: monitoring.Watched(*names))
+        actions: list = []
+        self.topic = None
+        if ops.alarm_email:
+            self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=ops.alarm_email, opts=child
+            )
+            actions = [self.topic.arn]
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if ops.alarms:
+            specs = watched.apply(
+                lambda w: monitoring.alarm_specs(
+                    w, latency_p99_ms=ops.latency_p99_ms, client_error_percent=ops.client_error_percent
+                )
+            )
+            for suffix, keys in _ALARM_ARGUMENTS.items():
+                arguments = {key: specs.apply(lambda all_, s=suffix, k=key: all_[s][k]) for key in keys}
+                self.alarms[suffix] = aws.cloudwatch.MetricAlarm(
+                    f"{name}-{suffix}", alarm_actions=actions, ok_actions=actions, **arguments, opts=child
+                )
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=function.function.name,  # auto-named, so unique in the account
+            dashboard_body=watched.apply(
+                lambda w: json.dumps(monitoring.dashboard_body(w, service=SERVICE_NAME))
+            ),
+            opts=child,
+        )
+        self.dashboard_url: pulumi.Output[str] = pulumi.Output.all(
+            region, self.dashboard.dashboard_name
+        ).apply(lambda found: monitoring.dashboard_url(*found))
+        self.register_outputs({"dashboard_url": self.dashboard_url, "alarms": sorted(self.alarms)})
+
+
+# Each alarm's argument names (its specification with placeholder names), so that each
+# resource gets only its own arguments, each an Output of the names AWS gives.
+_ALARM_ARGUMENTS = {
+    suffix: tuple(spec)
+    for suffix, spec in monitoring.alarm_specs(
+        monitoring.Watched("", "", "", "", ""), latency_p99_ms=1, client_error_percent=1
+    ).items()
+}

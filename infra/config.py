@@ -10,6 +10,7 @@ the allowed values.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,9 +38,23 @@ LOG_RETENTION_DAYS = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 UNLIMITED = -1  # reservedConcurrency / throttle limits: -1 = no limit of that kind
 RESERVED_CONCURRENCY_RANGE = (0, 10000)
-THROTTLE_RATE_RANGE = (1, 10000)  # requests per second (API Gateway's account default: 10,000)
-THROTTLE_BURST_RANGE = (1, 5000)  # API Gateway's account default burst: 5,000
-KEEP_IMAGES_RANGE = (1, 1000)
+# API Gateway's service maxima for a stage (the account's default quota: 10,000 requests
+# per second, burst 5,000). "No stage limit" is sent as these: the stage resource cannot
+# go back to "unset" once limits were set, and a missing limit would be sent as 0.
+THROTTLE_RATE_RANGE = (1, 10000)
+THROTTLE_BURST_RANGE = (1, 5000)
+KEEP_IMAGES_RANGE = (2, 1000)  # at least the live image and the one before it (a canary's stable)
+NO_VERSION = 0  # stableVersion / pinVersion: 0 = not set (Lambda versions start at 1)
+COLD_START_MODES = ("on-demand", "snapstart", "provisioned")
+PROVISIONED_RANGE = (1, 1000)
+LATENCY_ALARM_RANGE = (100, 30000)  # ms; API Gateway gives up after 30 s
+RATE_ALARM_RANGE = (1, 100)  # percent
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# name[:tag][@sha256:<64 hex>]: a registry path, an optional tag, an optional digest.
+_IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
 # Only data/ is sent to the Docker build (see .dockerignore): the CSV must live there.
 DATA_DIR = "data"
 
@@ -51,6 +66,26 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Release:
+    """Which published Lambda version(s) the `live` alias routes to.
+
+    Default: the version this deploy published (promote). `stable_version` with
+    `canary_weight`: the new version gets that share of requests, `stable_version` the
+    rest. `pin_version`: all requests to that version, whatever this deploy published.
+    """
+
+    stable_version: int | None = None
+    canary_weight: float | None = None
+    pin_version: int | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.pin_version is not None:
+            return "pin"
+        return "canary" if self.stable_version is not None else "promote"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_path: str  # POSIX path relative to the project directory, inside data/
     architecture: str  # Lambda architecture: x86_64 | arm64
@@ -59,17 +94,33 @@ class Settings:
     reserved_concurrency: int | None  # None: unreserved
     log_retention_days: int
     log_level: str
-    throttle_rate_limit: int | None  # None: only the account-level limits apply
-    throttle_burst_limit: int | None
+    throttle_rate_limit: int  # requests per second of the $default stage
+    throttle_burst_limit: int
     cors_allow_origins: tuple[str, ...]
     archive_training_image: bool
     keep_images: int
     base_image: str
+    release: Release
+    cold_start: str  # on-demand | snapstart | provisioned
+    provisioned_concurrency: int | None  # only with cold_start == "provisioned"
+    operations: Operations
 
     @property
     def platform(self) -> str:
         """The Docker platform of both images, from the one `architecture` setting."""
         return build_spec.platform_for(self.architecture)
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Alarms, their thresholds and notification, and tracing."""
+
+    metrics: bool = True
+    alarms: bool = True
+    alarm_email: str | None = None
+    latency_p99_ms: int = 3000
+    client_error_percent: int = 25
+    tracing: bool = False
 
 
 def key_name(key: str) -> str:
@@ -78,12 +129,7 @@ def key_name(key: str) -> str:
 
 def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec.REPO_ROOT) -> Settings:
     """Validate raw config values (strings, or None when unset) into `Settings`."""
-    unknown = sorted(set(raw) - set(KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown configuration key(s) {', '.join(key_name(k) for k in unknown)}; "
-            f"the keys are {', '.join(key_name(k) for k in KEYS)}"
-        )
+    _refuse_unknown_keys(raw)
 
     def value(key: str) -> str:
         given = raw.get(key)
@@ -92,8 +138,6 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
             return str(default).lower() if isinstance(default, bool) else str(default)
         return given.strip()
 
-    throttle_rate = _optional_int(value, "throttleRateLimit", THROTTLE_RATE_RANGE)
-    throttle_burst = _optional_int(value, "throttleBurstLimit", THROTTLE_BURST_RANGE)
     return Settings(
         data_path=_data_path(value("dataPath"), project_dir),
         architecture=_choice(value, "architecture", tuple(build_spec.PLATFORMS)),
@@ -102,13 +146,109 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
         reserved_concurrency=_optional_int(value, "reservedConcurrency", RESERVED_CONCURRENCY_RANGE),
         log_retention_days=_retention(value),
         log_level=_choice(value, "logLevel", LOG_LEVELS, normalise=str.upper),
-        throttle_rate_limit=throttle_rate,
-        throttle_burst_limit=throttle_burst,
+        throttle_rate_limit=_throttle(value, "throttleRateLimit", THROTTLE_RATE_RANGE),
+        throttle_burst_limit=_throttle(value, "throttleBurstLimit", THROTTLE_BURST_RANGE),
         cors_allow_origins=_origins(value("corsAllowOrigins")),
         archive_training_image=_bool(value, "archiveTrainingImage"),
         keep_images=_int(value, "keepImages", KEEP_IMAGES_RANGE),
-        base_image=_non_empty(value, "baseImage"),
+        base_image=_image_reference(value, "baseImage"),
+        release=_release(value),
+        **_cold_start(value),
+        operations=Operations(
+            metrics=_bool(value, "metrics"),
+            alarms=_bool(value, "alarms"),
+            alarm_email=_email(value("alarmEmail")),
+            latency_p99_ms=_int(value, "alarmLatencyP99Ms", LATENCY_ALARM_RANGE),
+            client_error_percent=_int(value, "alarm4xxRatePercent", RATE_ALARM_RANGE),
+            tracing=_bool(value, "tracing"),
+        ),
     )
+
+
+def _cold_start(value) -> dict:
+    mode = _choice(value, "coldStart", COLD_START_MODES, normalise=str.lower)
+    count = _int(value, "provisionedConcurrency", PROVISIONED_RANGE)
+    if mode != "provisioned":
+        if count != DEFAULTS["provisionedConcurrency"]:
+            raise ConfigError(
+                f"{key_name('provisionedConcurrency')} is only for {key_name('coldStart')} provisioned "
+                f"(it is {mode}); remove it, or set {key_name('coldStart')} provisioned"
+            )
+        return {"cold_start": mode, "provisioned_concurrency": None}
+    reserved = _optional_int(value, "reservedConcurrency", RESERVED_CONCURRENCY_RANGE)
+    if reserved is not None and count > reserved:
+        raise ConfigError(
+            f"{key_name('provisionedConcurrency')} {count} is more than {key_name('reservedConcurrency')} "
+            f"{reserved}: the provisioned environments must fit in the reserved ones"
+        )
+    return {"cold_start": mode, "provisioned_concurrency": count}
+
+
+def _email(text: str) -> str | None:
+    if not text:
+        return None
+    if not _EMAIL.match(text):
+        raise ConfigError(
+            f"{key_name('alarmEmail')} must be an email address like ops@example.com, got {text!r}"
+        )
+    return text
+
+
+def _refuse_unknown_keys(raw: Mapping[str, object]) -> None:
+    """A key the program does not read is refused, naming the closest key it does read
+    (a typo such as `memorysize` would otherwise be ignored in silence)."""
+    for key in sorted(set(raw) - set(KEYS)):
+        lower = {known.lower(): known for known in KEYS}
+        close = difflib.get_close_matches(key.lower(), list(lower), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {key_name(lower[close[0]])}?" if close else f"the settings are {', '.join(KEYS)}"
+        )
+        raise ConfigError(f"{key_name(key)} is not a setting; {hint}")
+
+
+def _throttle(value, key: str, bounds: tuple[int, int]) -> int:
+    """A stage limit; -1 (no stage limit) is sent as the service maximum."""
+    limit = _optional_int(value, key, bounds)
+    return bounds[1] if limit is None else limit
+
+
+def _release(value) -> Release:
+    stable = _version(value, "stableVersion")
+    pin = _version(value, "pinVersion")
+    weight_text = value("canaryWeight")
+    weight = None
+    if weight_text not in ("", "0"):
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            weight = None
+        if weight is None or not 0 < weight < 1:
+            raise ConfigError(
+                f"{key_name('canaryWeight')} must be a share of requests between 0 and 1 (exclusive), "
+                f"like 0.1, got {weight_text!r}"
+            )
+    if pin is not None and (stable is not None or weight is not None):
+        raise ConfigError(
+            f"{key_name('pinVersion')} routes every request to one version and cannot go with a canary "
+            f"({key_name('stableVersion')}/{key_name('canaryWeight')}); remove one or the other"
+        )
+    if (stable is None) != (weight is None):
+        missing = "canaryWeight" if weight is None else "stableVersion"
+        raise ConfigError(
+            f"a canary needs both {key_name('stableVersion')} and {key_name('canaryWeight')}; "
+            f"{key_name(missing)} is not set"
+        )
+    return Release(stable_version=stable, canary_weight=weight, pin_version=pin)
+
+
+def _version(value, key: str) -> int | None:
+    text = value(key)
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise ConfigError(
+            f"{key_name(key)} must be a published Lambda version number (1, 2, ...), got {text!r}"
+        )
+    number = int(text)
+    return None if number == NO_VERSION else number
 
 
 def _int(value, key: str, bounds: tuple[int, int]) -> int:
@@ -168,10 +308,13 @@ def _bool(value, key: str) -> bool:
     return text == "true"
 
 
-def _non_empty(value, key: str) -> str:
+def _image_reference(value, key: str) -> str:
     text = value(key)
-    if not text:
-        raise ConfigError(f"{key_name(key)} must be a non-empty image reference, got ''")
+    if not _IMAGE_REFERENCE.match(text):
+        raise ConfigError(
+            f"{key_name(key)} must be an image reference, name[:tag] or name@sha256:<digest> "
+            f"(a digest pins the base: pulumi-docker never pulls a tag again), got {text!r}"
+        )
     return text
 
 
@@ -213,6 +356,9 @@ def _data_path(text: str, project_dir: Path) -> str:
     return f"{DATA_DIR}/{relative.as_posix()}"
 
 
-def read_settings(get, project_dir: Path = build_spec.REPO_ROOT) -> Settings:
-    """`parse_settings` over every key, read with `get` (e.g. `pulumi.Config(NAMESPACE).get`)."""
-    return parse_settings({key: get(key) for key in KEYS}, project_dir)
+def read_settings(config: Mapping[str, object], project_dir: Path = build_spec.REPO_ROOT) -> Settings:
+    """`parse_settings` over the stack's whole configuration (`namespace:key` -> value, as
+    Pulumi passes it to the program): every key of this namespace, known or not."""
+    prefix = f"{NAMESPACE}:"
+    raw = {key[len(prefix) :]: str(value) for key, value in config.items() if key.startswith(prefix)}
+    return parse_settings(raw, project_dir)

@@ -7,6 +7,7 @@ where its absence is a failure.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,14 @@ def real_store_count() -> int:
 def repo_data_csv(real_csv: Path) -> Path:
     """The real CSV at the default data path inside the repository (gitignored)."""
     return support.repo_data_csv()
+
+
+@pytest.fixture
+def data_files(repo_data_csv) -> Iterator[support.DataFiles]:
+    """CSVs written under data/ for one test, removed after it."""
+    files = support.DataFiles()
+    yield files
+    files.remove_all()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import uuid
 
@@ -65,5 +67,37 @@ def test_handler_logs_ready_at_init_then_one_line_per_request(real_artifact, mon
     assert init[0]["store_count"] == len(module.api.model) and init[0]["warm_up_ms"] > 0
     module.handler(load_event("get_nearest"), LocalContext())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(lines) == 1 and lines[0]["message"] == "request"
-    assert lines[0]["service"].startswith("entry-test-")
+    (request,) = [line for line in lines if line.get("message") == "request"]
+    (metrics,) = [line for line in lines if "_aws" in line]  # and its EMF record
+    assert len(lines) == 2
+    assert request["service"].startswith("entry-test-") and metrics["service"] == request["service"]
+
+
+TRACING_PROBE = """
+import json, sys
+sys.path.insert(0, "lambda_image")
+import handler
+from chipotle_model.api import LocalContext
+from tests.support.events import load_event
+answer = handler.handler(load_event("get_nearest"), LocalContext())
+print(json.dumps({"status": answer["statusCode"], "xray": "aws_xray_sdk" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("tracing", [False, True])
+def test_tracing_only_when_asked_and_no_tracing_library_otherwise(real_artifact, tracing):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_LAMBDA_", "TRACING"))}
+    env.update(MODEL_PATH=str(real_artifact), PYTHONPATH=str(REPO_ROOT))
+    if tracing:  # as the image sets it; no X-Ray daemon here, so Powertools' own off switch
+        env.update(TRACING="true", POWERTOOLS_TRACE_DISABLED="true")
+    proc = subprocess.run(
+        [sys.executable, "-c", TRACING_PROBE],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"status": 200, "xray": tracing}

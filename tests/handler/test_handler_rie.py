@@ -15,6 +15,7 @@ import re
 import pytest
 
 from chipotle_model.api import LocalContext
+from tests import support
 from tests.support import require
 from tests.support.cases import all_events, check_answer
 from tests.support.docker import INIT_REPORT
@@ -29,15 +30,20 @@ MAX_RSS_GROWTH_KB = 5 * 1024
 
 
 @pytest.fixture(scope="module")
-def emulator(real_artifact, tmp_path_factory):
+def rie_binary():
     try:
         binary = fetch_rie()
     except RuntimeError as exc:
         require(False, str(exc))
     require(os.access(binary, os.X_OK), f"scripts/fetch-rie printed no executable binary: {binary}")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def emulator(rie_binary, real_artifact, tmp_path_factory):
     log = tmp_path_factory.mktemp("rie") / "rie.log"
     emulator = Emulator(
-        binary, log, {"MODEL_PATH": str(real_artifact), "POWERTOOLS_SERVICE_NAME": "nearest-store-rie"}
+        rie_binary, log, {"MODEL_PATH": str(real_artifact), "POWERTOOLS_SERVICE_NAME": "nearest-store-rie"}
     )
     yield emulator
     emulator.stop()
@@ -49,10 +55,33 @@ def comparable(response: dict) -> dict:
 
 
 def test_every_case_gets_the_same_answer_through_the_rie(emulator, api, real_model):
+    health = json.loads(emulator.invoke(load_event("get_health"))["body"])
     for name, event in all_events().items():
         through_rie = emulator.invoke(event)
         check_answer(real_model, name, event, through_rie)
         assert comparable(through_rie) == comparable(api.handler(event, LocalContext())), name
+        assert through_rie["headers"]["X-Model-Version"] == health["model_version"], name
+
+
+def test_a_model_trained_on_other_data_answers_with_another_version(emulator, data_files, tmp_path):
+    from chipotle_model.train import main as train
+
+    lines = support.repo_data_csv().read_bytes().splitlines(keepends=True)
+    other = tmp_path / "other.joblib"
+    assert (
+        train(
+            ["--data", str(support.REPO_ROOT / data_files.write(b"".join(lines[:-1]))), "--out", str(other)]
+        )
+        == 0
+    )
+    second = Emulator(emulator.binary, tmp_path / "rie-other.log", {"MODEL_PATH": str(other)})
+    try:
+        versions = {
+            rie.invoke(load_event("get_nearest"))["headers"]["X-Model-Version"] for rie in (emulator, second)
+        }
+    finally:
+        second.stop()
+    assert len(versions) == 2
 
 
 def test_init_runs_once_and_the_first_request_is_the_cold_start(emulator, record_property):
@@ -92,3 +121,54 @@ def test_memory_is_flat_over_1000_invocations(emulator, real_model, record_prope
     record_property("rie_rss_growth_kb", after - before)
     print(f"runtime RSS {before} kB -> {after} kB over {MEMORY_INVOCATIONS} invocations")
     assert after - before < MAX_RSS_GROWTH_KB, (before, after)
+
+
+def emf_records(log_text: str) -> list[dict]:
+    """The log's embedded-metric-format records (a JSON line with `_aws`)."""
+    records = []
+    for line in log_text.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def metric_values(record: dict) -> dict[str, tuple[str, object]]:
+    """name -> (unit, value) of an EMF record, checked against the structure CloudWatch parses."""
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "NearestStore"
+    assert isinstance(record["_aws"]["Timestamp"], int)
+    (dimensions,) = directive["Dimensions"]
+    assert sorted(dimensions) == ["route", "service"]
+    assert all(isinstance(record[name], str) for name in dimensions)
+    values = {}
+    for metric in directive["Metrics"]:
+        value = record[metric["Name"]]  # EMF takes a number or an array of them (one per request here)
+        if isinstance(value, list):
+            assert len(value) == 1, value
+            (value,) = value
+        assert isinstance(value, (int, float)), value
+        values[metric["Name"]] = (metric["Unit"], value)
+    return values
+
+
+def test_the_log_carries_an_emf_record_per_request(rie_binary, real_artifact, tmp_path):
+    """Through a fresh RIE: a GET (the cold start), a batch POST and a 400, each one record."""
+    fresh = Emulator(rie_binary, tmp_path / "rie-emf.log", {"MODEL_PATH": str(real_artifact)})
+    try:
+        for name in ("get_nearest_k5", "post_batch", "get_out_of_range_lat"):
+            fresh.invoke(load_event(name))
+        log = fresh.log_text()
+    finally:
+        fresh.stop()
+    get, post, bad = emf_records(log)
+    points = len(json.loads(load_event("post_batch")["body"])["points"])
+    assert metric_values(get) == {
+        "Requests": ("Count", 1.0), "ClientErrors": ("Count", 0.0), "ServerErrors": ("Count", 0.0),
+        "Latency": ("Milliseconds", metric_values(get)["Latency"][1]), "K": ("Count", 5.0),
+        "ColdStart": ("Count", 1.0),
+    }  # fmt: skip
+    assert get["route"] == "GET /" and get["start"] == "on-demand" and metric_values(get)["Latency"][1] > 0
+    assert metric_values(post)["BatchPoints"] == ("Count", float(points))
+    assert post["route"] == "POST /" and post["start"] == "warm" and "ColdStart" not in metric_values(post)
+    assert metric_values(bad)["ClientErrors"] == ("Count", 1.0) and bad["route"] == "GET /"
+    assert {record["model_version"] for record in (get, post, bad)} == {get["model_version"]}

@@ -330,6 +330,29 @@ def test_a_forwarded_preflight_gets_204_with_allow(api):
     assert invoke(api, event)["statusCode"] == 404
 
 
+# --- the model's identity ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ALL_EXPECTED))
+def test_every_answer_names_the_model_that_gave_it(api, name):
+    answer = invoke(api, case_event(name))
+    health = json.loads(invoke(api, load_event("get_health"))["body"])
+    assert answer["headers"]["X-Model-Version"] == health["model_version"] == api.model_version
+
+
+def test_the_model_version_is_the_images_or_else_named_after_the_data(real_model):
+    built, _ = make_api(real_model, model_version="m-0123456789ab")
+    assert invoke(built, load_event("get_nearest"))["headers"]["X-Model-Version"] == "m-0123456789ab"
+    local, _ = make_api(real_model)
+    assert local.model_version == f"local-{real_model.metadata['data_sha256'][:12]}"
+
+
+def test_even_an_internal_error_names_the_model(api, monkeypatch):
+    monkeypatch.setattr(api.model, "query", lambda *a, **k: 1 / 0)
+    answer = invoke(api, get_event({"lat": "39", "long": "-77"}))
+    assert answer["statusCode"] == 500 and answer["headers"]["X-Model-Version"] == api.model_version
+
+
 # --- internal errors and logging -----------------------------------------------------------------
 
 
@@ -383,6 +406,7 @@ def test_one_structured_log_line_per_request_without_bodies(api, logs):
     assert get["query"] == {"lat": 41.878113, "long": -87.629799, "k": 5}
     assert isinstance(get["latency_ms"], float) and get["latency_ms"] >= 0
     assert post["query"] == {"points": 2} and post["status"] == 200
+    assert {record["model_version"] for record in records} == {api.model_version}
     assert marker not in logs.getvalue()
     assert bad["status"] == 400 and "'lat'" in bad["error"]
 

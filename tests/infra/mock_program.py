@@ -6,7 +6,8 @@ failures before any resource, the resource graph and the exports:
 
     python tests/infra/mock_program.py SPEC.json RESULT.json
 
-SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool}
+SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool,
+       "versions": {"N": "sha256:..."}, "images": {"sha256:...": "tag"}}  (what AWS holds already)
 RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...}}
 (each resource: type, name, parent, dependencies, inputs (secrets unwrapped), the paths of
 secret inputs, outputs, and for components what they passed to `register_outputs`)
@@ -22,8 +23,8 @@ import sys
 import types
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
+# Run as a script: the repository root goes on the path first (it is then tests.support.REPO_ROOT).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def block_kagglehub() -> None:
@@ -45,8 +46,13 @@ def main(spec_path: str, result_path: str) -> int:
     import pulumi
 
     from tests.infra.mocks import RecordingMonitor, StackMocks, plain
+    from tests.support import REPO_ROOT
 
-    mocks = StackMocks(region=spec["config"].get("aws:region", "us-east-1"))
+    mocks = StackMocks(
+        region=spec["config"].get("aws:region", "us-east-1"),
+        versions=spec.get("versions"),
+        images=spec.get("images"),
+    )
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(spec["config"])
     pulumi.runtime.set_mocks(

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pulumi
 from pulumi.runtime import mocks, rpc
 
+from tests.support import REPO_ROOT
+
 ACCOUNT = "123456789012"
 MOCK_PASSWORD = "mock-ecr-password"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _digest(*parts: object) -> str:
@@ -59,9 +59,28 @@ def unwrap(value, path: str = "") -> tuple[object, list[str]]:
     return plain(value), []
 
 
+def autoname(name: str) -> str:
+    """Pulumi's auto-name: the logical name and a random suffix (here a fixed one)."""
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
+
+
 class StackMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str = "us-east-1"):
+    """`versions`: the Lambda versions that exist already (number -> serving image digest),
+    as a previous deploy would have left them; `images`: digest -> tag in the serving
+    repository (what ECR still holds)."""
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        *,
+        versions: dict[str, str] | None = None,
+        images: dict[str, str] | None = None,
+        published_version: str = "7",
+    ):
         self.region = region
+        self.versions = versions or {}
+        self.images = images or {}
+        self.published_version = published_version
         self.invokes: list[dict] = []
         self.inputs: dict[tuple[str, str], dict] = {}  # (type, name) -> the inputs the program gave
 
@@ -71,10 +90,11 @@ class StackMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         typ, name, region = args.typ, args.name, self.region
         if typ == "aws:ecr/repository:Repository":
+            repo = state.setdefault("name", autoname(name))
             state.update(
-                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{inputs['name']}",
+                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}",
                 registryId=ACCOUNT,
-                arn=f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{inputs['name']}",
+                arn=f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repo}",
             )
         elif typ == "docker:index/image:Image":
             build = unwrap(inputs.get("build", {}))[0]
@@ -90,14 +110,19 @@ class StackMocks(pulumi.runtime.Mocks):
         elif typ == "docker:index/tag:Tag":
             state["sourceImageId"] = f"sha256:{_digest(inputs['sourceImage'])}"
         elif typ == "aws:iam/role:Role":
-            state.setdefault("name", f"{name}-0000000")
+            state.setdefault("name", autoname(name))
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            state["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"
+            group = state.setdefault("name", inputs.get("namePrefix", "") + "0123456789abcdef")
+            state["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}"
         elif typ == "aws:lambda/function:Function":
-            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"
-            invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-            state.update(arn=arn, invokeArn=invoke)
+            function = state.setdefault("name", autoname(name))
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function}"
+            state.update(arn=arn, invokeArn=_invoke_arn(region, arn), version=self.published_version)
+            state["qualifiedArn"] = f"{arn}:{self.published_version}"
+        elif typ == "aws:lambda/alias:Alias":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"
+            state.update(arn=arn, invokeArn=_invoke_arn(region, arn))
         elif typ == "aws:apigatewayv2/api:Api":
             api_id = "a1b2c3d4e5"
             state.update(
@@ -105,12 +130,26 @@ class StackMocks(pulumi.runtime.Mocks):
                 executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}",
             )
             return api_id, state
+        elif typ == "aws:sns/topic:Topic":
+            state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{autoname(name)}"
         elif typ == "aws:apigatewayv2/stage:Stage":
             state["invokeUrl"] = f"https://{inputs['apiId']}.execute-api.{region}.amazonaws.com/"
         return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        self.invokes.append({"token": args.token, "args": dict(args.args)})
+        self.invokes.append({"token": args.token, "args": dict(args.args), "provider": args.provider})
+        if args.token == "aws:lambda/getFunction:getFunction":
+            version = args.args["qualifier"]
+            if version not in self.versions:  # as the provider fails: the version does not exist
+                raise Exception(
+                    f"reading Lambda Function: ResourceNotFoundException: Function not found: {version}"
+                )
+            repo = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/repo"
+            return {"imageUri": f"{repo}@{self.versions[version]}", "version": version}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}
+        if args.token == "aws:ecr/getImages:getImages":
+            return {"imageIds": [{"imageDigest": d, "imageTag": t} for d, t in self.images.items()]}
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             registry = args.args.get("registryId", ACCOUNT)
             return {
@@ -123,6 +162,10 @@ class StackMocks(pulumi.runtime.Mocks):
                 "userName": "AWS",
             }
         return {}
+
+
+def _invoke_arn(region: str, arn: str) -> str:
+    return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -151,6 +194,8 @@ class RecordingMonitor(mocks.MockMonitor):
                         key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                     },
                     "delete_before_replace": request.deleteBeforeReplace,
+                    "retain_on_delete": request.retainOnDelete,
+                    "provider": request.provider,
                     "inputs": inputs,
                     "secret_inputs": secrets,
                     "outputs": unwrap(registration.state)[0],

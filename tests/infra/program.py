@@ -14,13 +14,13 @@ import json
 import subprocess
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 HARNESS = Path(__file__).with_name("mock_program.py")
 STACK = "dev"
 RUN_TIMEOUT_S = 180
@@ -97,23 +97,36 @@ class ProgramRun:
         return self
 
 
-def run_program(overrides: dict[str, object] | None = None, *, block_kagglehub: bool = True) -> ProgramRun:
+def run_program(
+    overrides: dict[str, object] | None = None,
+    *,
+    block_kagglehub: bool = True,
+    versions: dict[str, str] | None = None,
+    images: dict[str, str] | None = None,
+    project_dir: Path = REPO_ROOT,
+) -> ProgramRun:
     """Run `__main__.py` under mocks in a fresh interpreter and return what it did.
 
-    kagglehub is blocked by default: a test run never reaches the network.
+    kagglehub is blocked by default: a test run never reaches the network. `versions` and
+    `images` are the Lambda versions and ECR images a previous deploy left (see
+    tests/infra/mocks.py); `project_dir` is the clone to run from.
     """
     project = load_yaml("Pulumi.yaml")["name"]
     config = stack_config(overrides)
+    spec_data = {
+        "project": project,
+        "stack": STACK,
+        "config": config,
+        "block_kagglehub": block_kagglehub,
+        "versions": versions or {},
+        "images": images or {},
+    }
     with tempfile.TemporaryDirectory(prefix="infra-mock-") as work:
         spec, result = Path(work) / "spec.json", Path(work) / "result.json"
-        spec.write_text(
-            json.dumps(
-                {"project": project, "stack": STACK, "config": config, "block_kagglehub": block_kagglehub}
-            )
-        )
+        spec.write_text(json.dumps(spec_data))
         proc = subprocess.run(
-            [sys.executable, str(HARNESS), str(spec), str(result)],
-            cwd=REPO_ROOT,
+            [sys.executable, str(project_dir / HARNESS.relative_to(REPO_ROOT)), str(spec), str(result)],
+            cwd=project_dir,
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
@@ -123,29 +136,3 @@ def run_program(overrides: dict[str, object] | None = None, *, block_kagglehub: 
         )
         data = json.loads(result.read_text())
     return ProgramRun(data["resources"], data["invokes"], data["exports"], data["error"], config)
-
-
-class DataFiles:
-    """CSVs written under data/ (the only place the build context takes data from)."""
-
-    def __init__(self) -> None:
-        self.paths: list[Path] = []
-
-    def _new(self, label: str) -> Path:
-        path = REPO_ROOT / "data" / f"test-infra-{label}{uuid.uuid4().hex[:12]}.csv"
-        self.paths.append(path)
-        return path
-
-    def write(self, content: bytes | str) -> str:
-        """Write `content`; return its dataPath (relative to the project directory)."""
-        path = self._new("")
-        path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return path.relative_to(REPO_ROOT).as_posix()
-
-    def missing(self) -> str:
-        """A dataPath under data/ where no file exists."""
-        return self._new("missing-").relative_to(REPO_ROOT).as_posix()
-
-    def remove_all(self) -> None:
-        for path in self.paths:
-            path.unlink(missing_ok=True)

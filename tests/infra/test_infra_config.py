@@ -13,6 +13,8 @@ from infra.config import (
     KEYS,
     LOG_RETENTION_DAYS,
     ConfigError,
+    Operations,
+    Release,
     Settings,
     parse_settings,
     read_settings,
@@ -56,6 +58,16 @@ def test_every_value_parsed():
         archiveTrainingImage="true",
         keepImages="3",
         baseImage="lambda-base:local",
+        stableVersion="2",
+        canaryWeight="0.25",
+        coldStart="provisioned",
+        provisionedConcurrency="2",
+        metrics="false",
+        alarms="false",
+        alarmEmail="ops@example.com",
+        alarmLatencyP99Ms="800",
+        alarm4xxRatePercent="10",
+        tracing="true",
     )
     assert settings == Settings(
         data_path="data/other/stores.csv",
@@ -66,11 +78,22 @@ def test_every_value_parsed():
         log_retention_days=30,
         log_level="DEBUG",
         throttle_rate_limit=10,
-        throttle_burst_limit=None,
+        throttle_burst_limit=5000,
         cors_allow_origins=("https://a.example", "http://localhost:8080"),
         archive_training_image=True,
         keep_images=3,
         base_image="lambda-base:local",
+        release=Release(stable_version=2, canary_weight=0.25),
+        cold_start="provisioned",
+        provisioned_concurrency=2,
+        operations=Operations(
+            metrics=False,
+            alarms=False,
+            alarm_email="ops@example.com",
+            latency_p99_ms=800,
+            client_error_percent=10,
+            tracing=True,
+        ),
     )
     assert settings.platform == "linux/arm64"
 
@@ -81,11 +104,12 @@ def test_every_value_parsed():
         ("reservedConcurrency", "-1", None),
         ("reservedConcurrency", "0", 0),
         ("reservedConcurrency", "10000", 10000),
-        ("throttleRateLimit", "-1", None),
+        ("throttleRateLimit", "-1", 10000),  # no stage limit: the service maximum
         ("throttleBurstLimit", "5000", 5000),
+        ("throttleBurstLimit", "-1", 5000),
     ],
 )
-def test_limits_minus_one_means_none(key, value, expected):
+def test_minus_one_means_no_limit(key, value, expected):
     field = {
         "reservedConcurrency": "reserved_concurrency",
         "throttleRateLimit": "throttle_rate_limit",
@@ -128,9 +152,25 @@ ERROR_CASES = [
     ("corsAllowOrigins", "ftp://example.com", ["'ftp://example.com'"]),
     ("corsAllowOrigins", "*,https://example.com", ["cannot be combined"]),
     ("archiveTrainingImage", "yes", ["true or false", "'yes'"]),
-    ("keepImages", "0", ["from 1 to 1000", "got 0"]),
-    ("keepImages", "1001", ["from 1 to 1000"]),
-    ("baseImage", "  ", ["non-empty image reference"]),
+    ("keepImages", "1", ["from 2 to 1000", "got 1"]),
+    ("keepImages", "1001", ["from 2 to 1000"]),
+    ("baseImage", "  ", ["an image reference, name[:tag] or name@sha256:<digest>"]),
+    ("baseImage", "Public.ECR/x", ["an image reference"]),
+    ("baseImage", "python@sha256:abc", ["an image reference", "'python@sha256:abc'"]),
+    ("stableVersion", "v2", ["a published Lambda version number", "'v2'"]),
+    ("stableVersion", "-1", ["a published Lambda version number"]),
+    ("pinVersion", "1.5", ["a published Lambda version number"]),
+    ("canaryWeight", "1", ["between 0 and 1 (exclusive)", "got '1'"]),
+    ("canaryWeight", "ten percent", ["between 0 and 1"]),
+    ("coldStart", "warm", ["one of on-demand, snapstart, provisioned", "'warm'"]),
+    ("provisionedConcurrency", "3", ["only for chipotle:coldStart provisioned"]),
+    ("alarms", "maybe", ["true or false"]),
+    ("metrics", "off", ["true or false"]),
+    ("alarmEmail", "ops", ["an email address like ops@example.com", "'ops'"]),
+    ("alarmEmail", "a@b", ["an email address"]),
+    ("alarmLatencyP99Ms", "50", ["from 100 to 30000"]),
+    ("alarm4xxRatePercent", "0", ["from 1 to 100"]),
+    ("tracing", "on", ["true or false"]),
     ("dataPath", "", ["under data/"]),
     ("dataPath", "../stores.csv", ["inside the project's data/ directory", "'../stores.csv'"]),
     ("dataPath", "/etc/passwd", ["inside the project's data/ directory", "'/etc/passwd'"]),
@@ -155,12 +195,75 @@ def test_every_key_has_validation_error_cases():
     assert {key for key, _, _ in ERROR_CASES} == set(KEYS)
 
 
-def test_unknown_keys_are_refused_with_the_list_of_keys():
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("memorysize", "chipotle:memorysize is not a setting; did you mean chipotle:memorySize?"),
+        ("timout", "chipotle:timout is not a setting; did you mean chipotle:timeout?"),
+        ("canary", "chipotle:canary is not a setting; did you mean chipotle:canaryWeight?"),
+        ("zzz", "chipotle:zzz is not a setting; the settings are dataPath, architecture"),
+    ],
+)
+def test_unknown_keys_are_refused_naming_the_closest_setting(key, message):
     with pytest.raises(ConfigError) as error:
-        parse(memorysize="512")
-    message = str(error.value)
-    assert "unknown configuration key(s) chipotle:memorysize" in message
-    assert "chipotle:memorySize" in message
+        parse(**{key: "512"})
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "release"),
+    [
+        ({}, Release()),
+        ({"stableVersion": "4", "canaryWeight": "0.1"}, Release(stable_version=4, canary_weight=0.1)),
+        ({"pinVersion": "3"}, Release(pin_version=3)),
+        ({"pinVersion": "0", "stableVersion": "0", "canaryWeight": "0"}, Release()),
+    ],
+)
+def test_release_settings(raw, release):
+    assert parse(**raw).release == release
+
+
+@pytest.mark.parametrize(
+    ("raw", "phrase"),
+    [
+        ({"stableVersion": "4"}, "chipotle:canaryWeight is not set"),
+        ({"canaryWeight": "0.2"}, "chipotle:stableVersion is not set"),
+        ({"pinVersion": "3", "stableVersion": "4", "canaryWeight": "0.1"}, "cannot go with a canary"),
+        ({"pinVersion": "3", "canaryWeight": "0.1"}, "cannot go with a canary"),
+    ],
+)
+def test_invalid_release_combinations_are_refused(raw, phrase):
+    with pytest.raises(ConfigError, match=phrase):
+        parse(**raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "phrase"),
+    [
+        ({"coldStart": "provisioned", "provisionedConcurrency": "5", "reservedConcurrency": "2"}, "must fit"),
+        (
+            {"coldStart": "snapstart", "provisionedConcurrency": "2"},
+            "only for chipotle:coldStart provisioned",
+        ),
+    ],
+)
+def test_invalid_cold_start_combinations_are_refused(raw, phrase):
+    with pytest.raises(ConfigError, match=phrase):
+        parse(**raw)
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "public.ecr.aws/lambda/python:3.13",
+        "local/lambda-python:3.13",
+        "localhost:5000/lambda/python",
+        "public.ecr.aws/lambda/python@sha256:" + "0f" * 32,
+        "public.ecr.aws/lambda/python:3.13@sha256:" + "0f" * 32,
+    ],
+)
+def test_base_image_accepts_tags_and_digests(reference):
+    assert parse(baseImage=reference).base_image == reference
 
 
 def test_data_path_is_normalised_inside_data_dir(tmp_path: Path):
@@ -171,12 +274,8 @@ def test_data_path_is_normalised_inside_data_dir(tmp_path: Path):
     assert parse_settings({"dataPath": absolute}, tmp_path).data_path == "data/x.csv"
 
 
-def test_read_settings_reads_every_key_with_the_getter():
-    asked: list[str] = []
-
-    def get(key: str):
-        asked.append(key)
-        return {"memorySize": "256"}.get(key)
-
-    assert read_settings(get, PROJECT).memory_size == 256
-    assert asked == list(KEYS)
+def test_read_settings_reads_the_whole_namespace_as_pulumi_passes_it():
+    config = {"chipotle:memorySize": "256", "aws:region": "eu-west-1", "other:key": "x"}
+    assert read_settings(config, PROJECT).memory_size == 256
+    with pytest.raises(ConfigError, match="did you mean chipotle:memorySize"):
+        read_settings({"chipotle:memorysize": "256"}, PROJECT)

@@ -1,15 +1,18 @@
-"""The real `__main__.py` under Pulumi's mocks with the dev stack's config: every resource
-and property the deployment depends on, the exports, and what changes when data changes."""
+"""The real `__main__.py` under Pulumi's mocks with the dev stack's config: the resource
+graph the deployment depends on, the exports, what changes when data changes, and the
+program refusing bad config or data before any resource (each run a fresh interpreter).
+Component details are tested in process: tests/infra/test_components.py."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
 from chipotle_model import load_stores
-from chipotle_model.api import SERVICE_NAME, cors_policy
 from infra import build_spec
 from infra.config import DEFAULTS
 from tests.infra.program import REPO_ROOT, ProgramRun, run_program
@@ -17,21 +20,25 @@ from tests.infra.program import REPO_ROOT, ProgramRun, run_program
 ECR_REPO = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 IMAGE = "docker:index/image:Image"
-TAG = "docker:index/tag:Tag"
 ROLE = "aws:iam/role:Role"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"
+ALIAS = "aws:lambda/alias:Alias"
 PERMISSION = "aws:lambda/permission:Permission"
 API = "aws:apigatewayv2/api:Api"
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
 ROUTE = "aws:apigatewayv2/route:Route"
 STAGE = "aws:apigatewayv2/stage:Stage"
+PROVIDER = "pulumi:providers:aws"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOKEN_CALL = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
-BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 DIGEST_REF = re.compile(
     r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9/_.-]+@sha256:[0-9a-f]{64}$"
 )
+# AWS resource types that take no tags (everything else the stack creates is tagged).
+UNTAGGABLE = {LIFECYCLE, ROLE_POLICY, ALIAS, PERMISSION, INTEGRATION, ROUTE, DASHBOARD}
 
 
 def build_of(spec: build_spec.ImageBuild) -> dict:
@@ -39,10 +46,15 @@ def build_of(spec: build_spec.ImageBuild) -> dict:
     return {
         "context": spec.context,
         "dockerfile": spec.dockerfile,
+        "target": spec.target,
         "platform": spec.platform,
         "args": spec.args,
         "builderVersion": "BuilderBuildKit",
     }
+
+
+def dev_build() -> build_spec.ModelBuild:
+    return build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=DEFAULTS["baseImage"])
 
 
 # --- the resource graph --------------------------------------------------------------
@@ -53,18 +65,23 @@ def test_resource_inventory(dev_run: ProgramRun):
     for resource in dev_run.resources:
         counts[resource["type"]] = counts.get(resource["type"], 0) + 1
     assert counts == {
+        PROVIDER: 1,
         "chipotle:infra:ImageRepository": 1,
         "chipotle:infra:ModelImages": 1,
         "chipotle:infra:ServingFunction": 1,
+        "chipotle:infra:ImageRetention": 1,
         "chipotle:infra:HttpApi": 1,
+        "chipotle:infra:Monitoring": 1,
+        ALARM: 5,
+        DASHBOARD: 1,
         ECR_REPO: 1,
         LIFECYCLE: 1,
-        IMAGE: 2,
-        TAG: 1,
+        IMAGE: 1,
         ROLE: 1,
-        ATTACHMENT: 1,
+        ROLE_POLICY: 1,
         LOG_GROUP: 1,
         FUNCTION: 1,
+        ALIAS: 1,
         API: 1,
         INTEGRATION: 1,
         ROUTE: 1,
@@ -75,202 +92,109 @@ def test_resource_inventory(dev_run: ProgramRun):
 
 def test_every_resource_belongs_to_a_component(dev_run: ProgramRun):
     components = {r["urn"] for r in dev_run.resources if not r["custom"]}
-    assert all(r["type"].startswith("chipotle:infra:") for r in dev_run.resources if not r["custom"])
     for resource in dev_run.resources:
+        if resource["type"] == PROVIDER:
+            continue
         if resource["custom"]:
             assert resource["parent"] in components, f"{resource['name']} is not a component's child"
         else:
+            assert resource["type"].startswith("chipotle:infra:")
             assert resource["parent"].endswith("::pulumi:pulumi:Stack::chipotle-dev")
 
 
 def test_every_component_registers_its_outputs(dev_run: ProgramRun):
-    registered = {r["name"]: r["registered_outputs"] for r in dev_run.resources if not r["custom"]}
-    assert registered == {
-        "serving": {"repository_url": dev_run.exports["repository_url"]},
-        "model": {
-            "image_uri": dev_run.exports["image_uri"],
-            "training_image": dev_run.exports["training_image"],
-        },
-        "function": {
-            "function_name": "chipotle-dev",
-            "arn": dev_run.one(FUNCTION)["outputs"]["arn"],
-        },
-        "http": {"url": dev_run.exports["url"]},
+    registered = {
+        r["type"].rsplit(":", 1)[1]: r["registered_outputs"] for r in dev_run.resources if not r["custom"]
     }
+    exports = dev_run.exports
+    assert registered["ImageRepository"] == {"repository_url": exports["repository_url"]}
+    assert registered["ModelImages"] == {"image_uri": exports["image_uri"]}  # no archive: no training image
+    assert registered["ServingFunction"]["live_version"] == exports["live_version"]
+    assert registered["ImageRetention"]["protected_tags"] == [dev_build().serving_tag]
+    assert registered["HttpApi"] == {"url": exports["url"]}
 
 
-def test_ecr_repository_is_destroyable_scanned_and_pruned(dev_run: ProgramRun):
-    repo = dev_run.one(ECR_REPO)["inputs"]
-    assert repo["name"] == "chipotle-dev/serving"
-    assert repo["forceDelete"] is True, "pulumi destroy must delete a repository that holds images"
-    assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
-    policy = dev_run.one(LIFECYCLE)["inputs"]
-    assert policy["repository"] == "chipotle-dev/serving"
-    (rule,) = json.loads(policy["policy"])["rules"]
-    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
-    assert rule["action"] == {"type": "expire"}
+def test_every_aws_resource_is_tagged_through_the_stacks_provider(dev_run: ProgramRun):
+    provider = dev_run.one(PROVIDER)
+    # a provider's object inputs arrive JSON-encoded
+    assert json.loads(provider["inputs"]["defaultTags"]) == {
+        "tags": {"project": "chipotle", "stack": "dev", "managed-by": "pulumi"}
+    }
+    assert provider["inputs"]["region"] == "us-east-1"
+    aws = [r for r in dev_run.resources if r["custom"] and r["type"].startswith("aws:")]
+    assert aws and all(r["provider"].startswith(provider["urn"]) for r in aws), "every AWS resource, tagged"
+    taggable = {r["type"] for r in aws} - UNTAGGABLE
+    assert taggable == {ECR_REPO, ROLE, LOG_GROUP, FUNCTION, API, STAGE, ALARM}
+    assert all(c["provider"].startswith(provider["urn"]) for c in dev_run.invokes), (
+        "invokes in the same region"
+    )
+
+
+def test_physical_names_are_auto_names_so_stacks_never_collide(dev_run: ProgramRun):
+    for type_ in (ECR_REPO, FUNCTION, ROLE, API):
+        assert "name" not in dev_run.one(type_)["inputs"], f"{type_}: a fixed name collides across stacks"
+    assert dev_run.one(LOG_GROUP)["inputs"]["namePrefix"].startswith("/aws/lambda/chipotle-dev-")
+    assert dev_run.exports["function_name"].startswith("chipotle-dev-")
+
+
+def test_no_resource_input_holds_an_absolute_path(dev_run: ProgramRun):
+    """The same stack run from another clone path sends the very same inputs."""
+    text = json.dumps([r["inputs"] for r in dev_run.resources])
+    assert str(REPO_ROOT) not in text
+    for image in dev_run.all(IMAGE):
+        for key in ("context", "dockerfile"):
+            assert not image["inputs"]["build"][key].startswith("/"), key
 
 
 def test_registry_credentials_come_from_the_ecr_token(dev_run: ProgramRun):
     (call,) = [c for c in dev_run.invokes if c["token"] == TOKEN_CALL]
     assert call["args"]["registryId"] == dev_run.one(ECR_REPO)["outputs"]["registryId"]
-    serving = dev_run.serving_image
-    assert serving["inputs"]["registry"] == {
+    assert dev_run.serving_image["inputs"]["registry"] == {
         "server": dev_run.exports["repository_url"],
         "username": "AWS",
         "password": "mock-ecr-password",
     }
-    assert "registry" in serving["secret_inputs"], "the ECR password must stay a secret"
+    assert "registry" in dev_run.serving_image["secret_inputs"], "the ECR password must stay a secret"
 
 
-def test_training_image_is_built_locally_from_the_build_spec(dev_run: ProgramRun):
-    training = dev_run.training_image["inputs"]
-    assert training["skipPush"] is True
-    assert "registry" not in training
-    assert training["imageName"] == "chipotle-dev-training:latest"
-    spec = build_spec.training_build(data_path=DEFAULTS["dataPath"], base_image=DEFAULTS["baseImage"])
-    assert training["build"] == build_of(spec)
-
-
-def test_training_image_is_tagged_with_its_identity(dev_run: ProgramRun):
-    digest = dev_run.training_image["outputs"]["repoDigest"]
-    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), "an unpushed image's repo_digest is its ID"
-    tag = dev_run.one(TAG)["inputs"]
-    assert tag["sourceImage"] == "chipotle-dev-training:latest"
-    assert tag["targetImage"] == f"chipotle-dev-training:{digest.removeprefix('sha256:')}"
-    assert tag["tagTriggers"] == [digest]
-
-
-def test_serving_image_is_built_from_the_training_image_and_the_data_hash(dev_run: ProgramRun, repo_data_csv):
+def test_the_serving_image_is_the_build_specs_multi_stage_build(dev_run: ProgramRun, repo_data_csv):
+    """No local training image and no tag to hand over: the serving build carries its
+    training stage (so it survives a pruned engine or another machine)."""
     serving = dev_run.serving_image["inputs"]
-    tag = dev_run.one(TAG)["inputs"]["targetImage"]
-    spec = build_spec.serving_build(
-        training_image=tag, data_sha256=load_stores(repo_data_csv).sha256, base_image=DEFAULTS["baseImage"]
-    )
-    assert serving["build"] == build_of(spec)
+    spec = dev_build()
+    assert serving["build"] == build_of(spec.serving)
+    assert serving["build"]["target"] == "serving"
     assert serving["skipPush"] is False
-    assert serving["imageName"] == f"{dev_run.exports['repository_url']}:latest"
-    # built after the tag exists, so `FROM ${TRAINING_IMAGE}` resolves
-    assert dev_run.one(TAG)["urn"] in serving_deps(dev_run)
+    assert serving["imageName"] == f"{dev_run.exports['repository_url']}:{spec.serving_tag}"
+    assert dev_run.exports["model_version"] == spec.model_version
+    assert dev_run.exports["training_image"] is None
 
 
-def serving_deps(run: ProgramRun) -> list[str]:
-    return run.serving_image["property_dependencies"]["build"]
-
-
-def test_both_images_are_single_platform(dev_run: ProgramRun):
-    for image in dev_run.all(IMAGE):
-        assert image["inputs"]["build"]["platform"] == "linux/amd64"
-
-
-def test_iam_role_has_only_the_basic_execution_policy(dev_run: ProgramRun):
-    role = dev_run.one(ROLE)
-    policy = json.loads(role["inputs"]["assumeRolePolicy"])
-    (statement,) = policy["Statement"]
-    assert statement == {
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
-    assert not {"inlinePolicies", "managedPolicyArns"} & set(role["inputs"])
-    attachment = dev_run.one(ATTACHMENT)["inputs"]
-    assert attachment == {"role": role["outputs"]["name"], "policyArn": BASIC_EXECUTION}
-    assert not [
-        r
-        for r in dev_run.resources
-        if r["type"].startswith("aws:iam/") and r["type"] not in (ROLE, ATTACHMENT)
-    ]
-
-
-def test_log_group_is_the_functions_and_exists_before_it(dev_run: ProgramRun):
-    group = dev_run.one(LOG_GROUP)
+def test_the_function_runs_the_image_by_digest_and_the_api_calls_the_alias(dev_run: ProgramRun):
     function = dev_run.one(FUNCTION)
-    assert group["inputs"] == {"name": "/aws/lambda/chipotle-dev", "retentionInDays": 14}
-    assert function["inputs"]["name"] == "chipotle-dev"
-    assert group["inputs"]["name"] == f"/aws/lambda/{function['inputs']['name']}"
-    assert function["inputs"]["loggingConfig"] == {"logFormat": "Text", "logGroup": group["inputs"]["name"]}
-    assert group["urn"] in function["dependencies"]
-    assert dev_run.one(ATTACHMENT)["urn"] in function["dependencies"], "logging allowed before the first run"
-
-
-def test_lambda_function(dev_run: ProgramRun):
-    function = dev_run.one(FUNCTION)
-    inputs = function["inputs"]
-    assert inputs["packageType"] == "Image"
-    assert inputs["imageUri"] == dev_run.serving_image["outputs"]["repoDigest"]
-    assert DIGEST_REF.match(inputs["imageUri"]), "by digest, so every new image redeploys"
-    assert inputs["role"] == dev_run.one(ROLE)["outputs"]["arn"]
-    assert inputs["memorySize"] == DEFAULTS["memorySize"]
-    assert inputs["timeout"] == 15
-    assert inputs["architectures"] == ["x86_64"]
-    assert inputs["environment"] == {
-        "variables": {
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "LOG_LEVEL": "INFO",
-        }
-    }
-    assert "reservedConcurrentExecutions" not in inputs
-    assert function["delete_before_replace"] is True, "its fixed name must be free before a replacement"
-
-
-def test_http_api_with_cors(dev_run: ProgramRun):
-    api = dev_run.one(API)["inputs"]
-    assert api["protocolType"] == "HTTP"
-    # the one CORS layer in force in AWS: the policy the local server also applies
-    policy = cors_policy(("*",))
-    assert api["corsConfiguration"] == {
-        "allowOrigins": ["*"],
-        "allowMethods": list(policy.allow_methods),
-        "allowHeaders": list(policy.allow_headers),
-        "maxAge": policy.max_age,
-    }
-    assert "CORS_ALLOW_ORIGINS" not in dev_run.one(FUNCTION)["inputs"]["environment"]["variables"]
-
-
-def test_lambda_proxy_integration_payload_2(dev_run: ProgramRun):
-    integration = dev_run.one(INTEGRATION)["inputs"]
-    assert integration["apiId"] == dev_run.one(API)["id"]
-    assert integration["integrationType"] == "AWS_PROXY"
-    assert integration["payloadFormatVersion"] == "2.0"
-    assert integration["integrationMethod"] == "POST"
-    assert integration["integrationUri"] == dev_run.one(FUNCTION)["outputs"]["invokeArn"]
-
-
-def test_one_catch_all_route_so_the_handler_route_table_is_the_only_one(dev_run: ProgramRun):
-    (route,) = dev_run.all(ROUTE)
-    assert route["inputs"] == {
-        "apiId": dev_run.one(API)["id"],
-        "routeKey": "$default",
-        "target": f"integrations/{dev_run.one(INTEGRATION)['id']}",
-    }
-
-
-def test_default_stage_auto_deploys_with_throttling(dev_run: ProgramRun):
-    stage = dev_run.one(STAGE)
-    assert stage["inputs"]["name"] == "$default"
-    assert stage["inputs"]["autoDeploy"] is True
-    assert stage["inputs"]["apiId"] == dev_run.one(API)["id"]
-    assert stage["inputs"]["defaultRouteSettings"] == {"throttlingRateLimit": 50, "throttlingBurstLimit": 100}
-    assert {r["urn"] for r in dev_run.all(ROUTE)} <= set(stage["dependencies"])
-
-
-def test_api_gateway_may_invoke_the_function(dev_run: ProgramRun):
-    permission = dev_run.one(PERMISSION)["inputs"]
-    assert permission["action"] == "lambda:InvokeFunction"
-    assert permission["principal"] == "apigateway.amazonaws.com"
-    assert permission["function"] == dev_run.one(FUNCTION)["outputs"]["name"]
-    assert permission["sourceArn"] == dev_run.one(API)["outputs"]["executionArn"] + "/*/*"
+    assert function["inputs"]["imageUri"] == dev_run.serving_image["outputs"]["repoDigest"]
+    assert DIGEST_REF.match(function["inputs"]["imageUri"]), "by digest, so every new image redeploys"
+    assert function["inputs"]["publish"] is True
+    alias = dev_run.one(ALIAS)
+    assert alias["inputs"]["name"] == "live"
+    assert (
+        alias["inputs"]["functionVersion"]
+        == function["outputs"]["version"]
+        == dev_run.exports["live_version"]
+    )
+    assert dev_run.one(INTEGRATION)["inputs"]["integrationUri"] == alias["outputs"]["invokeArn"]
+    assert dev_run.one(PERMISSION)["inputs"]["qualifier"] == "live"
 
 
 def test_exports(dev_run: ProgramRun, repo_data_csv, real_store_count):
     exports = dev_run.exports
-    assert set(exports) == {"url", "function_name", "repository_url", "image_uri", "training_image", "model"}
+    assert set(exports) == {
+        "url", "function_name", "live_version", "published_version", "model_version",
+        "repository_url", "image_uri", "training_image", "log_group", "dashboard_url", "model",
+    }  # fmt: skip
     assert exports["url"] == dev_run.one(STAGE)["outputs"]["invokeUrl"]
-    assert exports["url"].startswith("https://")
-    assert exports["function_name"] == "chipotle-dev"
-    assert exports["repository_url"] == dev_run.one(ECR_REPO)["outputs"]["repositoryUrl"]
-    assert exports["image_uri"] == dev_run.one(FUNCTION)["inputs"]["imageUri"]
-    assert exports["training_image"] == dev_run.serving_image["inputs"]["build"]["args"]["TRAINING_IMAGE"]
+    assert exports["function_name"] == dev_run.one(FUNCTION)["outputs"]["name"]
+    assert exports["log_group"] == dev_run.one(LOG_GROUP)["outputs"]["name"]
     loaded = load_stores(repo_data_csv)
     assert exports["model"] == {
         "data_path": "data/chipotle_stores.csv",
@@ -284,23 +208,32 @@ def test_exports(dev_run: ProgramRun, repo_data_csv, real_store_count):
 # --- what makes the serving image (and so the Lambda) change -------------------------
 
 
-def test_new_data_changes_the_serving_build_and_the_deployed_image(dev_run: ProgramRun, data_files):
+def test_new_data_is_a_new_model_version_and_a_new_image(dev_run: ProgramRun, data_files):
     lines = (REPO_ROOT / "data" / "chipotle_stores.csv").read_bytes().splitlines(keepends=True)
     retrained = run_program({"dataPath": data_files.write(b"".join(lines[:-1]))}).ok()
-
-    before = dev_run.serving_image["inputs"]["build"]["args"]
-    after = retrained.serving_image["inputs"]["build"]["args"]
-    assert after["DATA_SHA256"] == retrained.exports["model"]["data_sha256"] != before["DATA_SHA256"]
-    assert after["TRAINING_IMAGE"] != before["TRAINING_IMAGE"], "a retrained model is a new training image"
-    assert after["BASE_IMAGE"] == before["BASE_IMAGE"]
+    assert retrained.exports["model_version"] != dev_run.exports["model_version"]
+    before, after = dev_run.serving_image["inputs"], retrained.serving_image["inputs"]
+    assert after["imageName"] != before["imageName"], "a new image never takes an old image's tag"
+    assert after["build"]["args"]["DATA_PATH"] != before["build"]["args"]["DATA_PATH"]
     assert retrained.exports["image_uri"] != dev_run.exports["image_uri"]
-    assert retrained.one(FUNCTION)["inputs"]["imageUri"] == retrained.exports["image_uri"]
+    # a new image is a change of the function's image_uri: with publish, a new version
+    assert retrained.one(FUNCTION)["inputs"]["imageUri"] != dev_run.one(FUNCTION)["inputs"]["imageUri"]
     assert retrained.exports["model"]["stores"] == dev_run.exports["model"]["stores"] - 1
 
 
-def test_same_inputs_same_build(dev_run: ProgramRun):
-    again = run_program().ok()
+def test_same_inputs_from_another_clone_path_give_the_same_build(dev_run: ProgramRun, tmp_path):
+    clone = tmp_path / "another" / "clone"
+    listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    for name in [*files.stdout.split(), str(DEFAULTS["dataPath"])]:
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO_ROOT / name).is_file():
+            shutil.copy2(REPO_ROOT / name, clone / name)
+    again = run_program(project_dir=clone).ok()
+    # nothing to rebuild, and no change to the function: no new version is published
+    assert again.one(FUNCTION)["inputs"] == dev_run.one(FUNCTION)["inputs"]
     assert again.serving_image["inputs"]["build"] == dev_run.serving_image["inputs"]["build"]
+    assert again.serving_image["inputs"]["imageName"] == dev_run.serving_image["inputs"]["imageName"]
     assert again.exports == dev_run.exports
 
 
@@ -321,30 +254,50 @@ def tuned_run(repo_data_csv) -> ProgramRun:
             "throttleBurstLimit": -1,
             "corsAllowOrigins": "https://a.example,https://b.example",
             "keepImages": 3,
-            "baseImage": "lambda-base:local",
+            "baseImage": "lambda-base@sha256:" + "ab" * 32,
         }
     ).ok()
 
 
-def test_architecture_drives_both_image_platforms_and_lambda(tuned_run: ProgramRun):
+def test_architecture_drives_the_image_platform_and_lambda(tuned_run: ProgramRun):
     assert {i["inputs"]["build"]["platform"] for i in tuned_run.all(IMAGE)} == {"linux/arm64"}
     assert tuned_run.one(FUNCTION)["inputs"]["architectures"] == ["arm64"]
 
 
 def test_settings_reach_the_resources(tuned_run: ProgramRun):
     function = tuned_run.one(FUNCTION)["inputs"]
-    assert function["memorySize"] == 512
-    assert function["timeout"] == 30
-    assert function["reservedConcurrentExecutions"] == 5
+    assert (function["memorySize"], function["timeout"], function["reservedConcurrentExecutions"]) == (
+        512,
+        30,
+        5,
+    )
     assert function["environment"]["variables"]["LOG_LEVEL"] == "DEBUG"
     cors = tuned_run.one(API)["inputs"]["corsConfiguration"]
     assert cors["allowOrigins"] == ["https://a.example", "https://b.example"]
     assert tuned_run.one(LOG_GROUP)["inputs"]["retentionInDays"] == 30
-    assert "defaultRouteSettings" not in tuned_run.one(STAGE)["inputs"], "-1: account-level throttling only"
-    (rule,) = json.loads(tuned_run.one(LIFECYCLE)["inputs"]["policy"])["rules"]
-    assert rule["selection"]["countNumber"] == 3
-    for image in tuned_run.all(IMAGE):
-        assert image["inputs"]["build"]["args"]["BASE_IMAGE"] == "lambda-base:local"
+    # -1: no stage limit, sent as the service maxima (both, always)
+    assert tuned_run.one(STAGE)["inputs"]["defaultRouteSettings"] == {
+        "throttlingRateLimit": 10000,
+        "throttlingBurstLimit": 5000,
+    }
+    rules = json.loads(tuned_run.one(LIFECYCLE)["inputs"]["policy"])["rules"]
+    assert rules[-1]["selection"]["countNumber"] == 3
+    assert (
+        tuned_run.serving_image["inputs"]["build"]["args"]["BASE_IMAGE"] == "lambda-base@sha256:" + "ab" * 32
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "label"),
+    [("public.ecr.aws/lambda/python:3.13", ""), ("local/lambda-python:3.13", "Allow")],
+)
+def test_snapstart_labels_the_image_only_on_a_base_that_is_not_awss(repo_data_csv, base, label):
+    run = run_program({"coldStart": "snapstart", "baseImage": base}).ok()
+    assert run.serving_image["inputs"]["build"]["args"]["SNAPSTART"] == label
+    assert run.one(FUNCTION)["inputs"]["snapStart"] == {"applyOn": "PublishedVersions"}
+    on_demand = run_program({"baseImage": base}).ok().serving_image["inputs"]["imageName"]
+    # the label is the only difference SnapStart makes to the image, and only on another base
+    assert (run.serving_image["inputs"]["imageName"] != on_demand) == bool(label)
 
 
 @pytest.fixture(scope="module")
@@ -352,39 +305,61 @@ def archived_run(repo_data_csv) -> ProgramRun:
     return run_program({"archiveTrainingImage": True}).ok()
 
 
-def test_archived_training_image_is_pushed_to_its_own_repository(archived_run: ProgramRun):
-    repos = {r["inputs"]["name"]: r for r in archived_run.all(ECR_REPO)}
-    assert set(repos) == {"chipotle-dev/serving", "chipotle-dev/training"}
-    archive = repos["chipotle-dev/training"]
-    assert archive["inputs"]["forceDelete"] is True
-    assert archive["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True}
+def test_archived_training_image_is_pushed_to_a_retained_repository(archived_run: ProgramRun):
+    repos = archived_run.all(ECR_REPO)
+    archive = next(r for r in repos if "training" in r["name"])
+    assert archive["inputs"]["forceDelete"] is False, "a destroy never empties the model history"
+    assert archive["retain_on_delete"] is True, "the archive outlives the stack"
     (policy,) = archived_run.all(LIFECYCLE)
-    assert policy["inputs"]["repository"] == "chipotle-dev/serving", "the archive keeps its whole history"
-
-    training = archived_run.training_image
-    url = archive["outputs"]["repositoryUrl"]
-    sha = archived_run.exports["model"]["data_sha256"]
-    assert training["inputs"]["skipPush"] is False
-    assert training["inputs"]["imageName"] == f"{url}:data-{sha[:16]}"
-    assert training["inputs"]["registry"]["server"] == url
-    assert "registry" in training["secret_inputs"]
-    assert archived_run.exports["training_image"] == training["outputs"]["repoDigest"]
+    assert policy["inputs"]["repository"] != archive["outputs"]["name"], "the archive keeps its whole history"
+    training = archived_run.training_image["inputs"]
+    spec = dev_build()
+    assert training["build"] == build_of(spec.training)
+    assert training["imageName"] == f"{archive['outputs']['repositoryUrl']}:{spec.model_version}"
+    assert "registry" in archived_run.training_image["secret_inputs"]
+    assert archived_run.training_image["urn"] in archived_run.serving_image["dependencies"]
     assert DIGEST_REF.match(archived_run.exports["training_image"])
-    # the serving build still takes the model from the local, identity-named image
-    digest = training["outputs"]["repoDigest"].rsplit("sha256:", 1)[1]
-    args = archived_run.serving_image["inputs"]["build"]["args"]
-    assert args["TRAINING_IMAGE"] == f"chipotle-dev-training:{digest}"
 
 
 # --- failing early: bad config or data stops the program before any resource ----------
 
 
-def test_bad_config_fails_before_any_resource(repo_data_csv):
-    run = run_program({"memorySize": 64})
+@pytest.mark.parametrize(
+    ("overrides", "phrases"),
+    [
+        ({"memorySize": 64}, ["chipotle:memorySize", "128 to 10240"]),
+        ({"memorysize": 512}, ["chipotle:memorysize is not a setting; did you mean chipotle:memorySize?"]),
+        ({"pinVersion": 3, "stableVersion": 2, "canaryWeight": "0.1"}, ["cannot go with a canary"]),
+        ({"stableVersion": 2, "canaryWeight": "1.5"}, ["between 0 and 1"]),
+    ],
+)
+def test_bad_config_fails_before_any_resource(repo_data_csv, overrides, phrases):
+    run = run_program(overrides)
     assert run.error is not None and run.error["type"] == "RunError"
-    assert "chipotle:memorySize" in run.error["message"]
-    assert "128 to 10240" in run.error["message"]
+    for phrase in phrases:
+        assert phrase in run.error["message"]
     assert run.resources == []
+
+
+def test_a_pinned_version_whose_image_expired_is_refused_naming_what_is_left(repo_data_csv):
+    run = run_program({"pinVersion": 3}, versions={"3": "sha256:gone"}, images={"sha256:kept": "m-kept-1"})
+    assert run.error is not None
+    message = run.error["message"]
+    assert "version 3 runs the image sha256:gone, which is no longer in the ECR repository" in message
+    assert "The images still there are m-kept-1" in message
+    assert not run.all(LIFECYCLE), "refused before the lifecycle policy could change"
+
+
+def test_a_canary_on_a_version_that_does_not_exist_is_refused(repo_data_csv):
+    run = run_program({"stableVersion": 9, "canaryWeight": "0.1"}, versions={"3": "sha256:x"})
+    assert run.error is not None and "Function not found: 9" in run.error["message"]
+
+
+def test_a_pin_to_an_existing_version_keeps_its_image(repo_data_csv):
+    run = run_program({"pinVersion": 3}, versions={"3": "sha256:old"}, images={"sha256:old": "m-old-1"}).ok()
+    assert run.exports["live_version"] == "3"
+    rules = json.loads(run.one(LIFECYCLE)["inputs"]["policy"])["rules"]
+    assert ["m-old-1"] in [rule["selection"].get("tagPrefixList") for rule in rules]
 
 
 def test_bad_data_fails_naming_line_and_column(data_files):

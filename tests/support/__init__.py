@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,16 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
 REAL_STORE_COUNT = 2629  # its row count (../shared/data/README.md): no duplicates, all valid
 
-__all__ = ["IN_CI", "REAL_STORE_COUNT", "REPO_ROOT", "free_port", "real_csv", "repo_data_csv", "require"]
+__all__ = [
+    "IN_CI",
+    "REAL_STORE_COUNT",
+    "REPO_ROOT",
+    "DataFiles",
+    "free_port",
+    "real_csv",
+    "repo_data_csv",
+    "require",
+]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -58,3 +68,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class DataFiles:
+    """CSVs written under data/ (the only place the build context takes data from)."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def _new(self, label: str) -> Path:
+        path = REPO_ROOT / "data" / f"test-infra-{label}{uuid.uuid4().hex[:12]}.csv"
+        self.paths.append(path)
+        return path
+
+    def write(self, content: bytes | str) -> str:
+        """Write `content`; return its dataPath (relative to the project directory)."""
+        path = self._new("")
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path.relative_to(REPO_ROOT).as_posix()
+
+    def missing(self) -> str:
+        """A dataPath under data/ where no file exists."""
+        return self._new("missing-").relative_to(REPO_ROOT).as_posix()
+
+    def remove_all(self) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)

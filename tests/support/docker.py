@@ -1,24 +1,47 @@
 """Docker for the tests and the benchmarks: images built from infra/build_spec.py (as the
 Pulumi program builds them), containers run as Lambda runs them locally (the base
-image's entrypoint around the real Runtime Interface Emulator)."""
+image's entrypoint around the real Runtime Interface Emulator).
+
+Long steps report progress (each build step, a heartbeat with the elapsed time while a
+step runs, the expected duration up front) to a `progress` callable: stderr by default,
+the pytest terminal in the image tests. What they leave on the Docker engine is described
+in docs/design.md ("What the tests leave on the Docker engine"): the images under one
+name per checkout ($NEAREST_STORE_IMAGES), reused as build cache; no container.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import subprocess
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra import build_spec
 from infra.config import DEFAULTS
 from tests.support import REPO_ROOT, free_port
 
 BUILD_TIMEOUT_S = 1200
+HEARTBEAT_S = 15
+# Measured on the project's 2-core machines with nothing cached; a cached rebuild takes seconds.
+EXPECTED_MODEL_IMAGES = (
+    "about 1 minute with nothing cached (pip installs the pinned stack in each, training), "
+    "seconds when cached"
+)
+EXPECTED_BASE_IMAGE = (
+    "about 1 to 2 minutes when it is missing (debootstrap of Debian trixie), a second when it exists"
+)
+# A step of `docker build`: the classic builder's "Step 3/9 : RUN ..." or BuildKit's "#7 [2/6] RUN ...".
+BUILD_STEP = re.compile(r"^(Step \d+/\d+ : |#\d+ \[[^\]]+\] )")
 # The name the tests' and benchmarks' images and containers start with (documented in
 # docs/design.md); another checkout building at the same time can set its own.
 IMAGE_PREFIX = os.environ.get("NEAREST_STORE_IMAGES", "nearest-store")
@@ -32,6 +55,13 @@ INVOKE_DONE = re.compile(r"INVOKE RTDONE\(status: \w+, produced bytes: \d+, dura
 REPORT_DURATION = re.compile(r"REPORT RequestId: \S+\s+(?:Init Duration: [\d.]+ ms\s+)?Duration: ([\d.]+) ms")
 
 
+Progress = Callable[[str], None]
+
+
+def to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
 
@@ -43,30 +73,100 @@ def docker_available() -> bool:
         return False
 
 
-def lambda_base_image() -> str:
+def run_with_progress(
+    command: list[str],
+    label: str,
+    is_step: Callable[[str], bool],
+    progress: Progress = to_stderr,
+    *,
+    cwd: Path = REPO_ROOT,
+) -> subprocess.CompletedProcess:
+    """Run `command` (stdout and stderr together), passing each line `is_step` picks to
+    `progress` with the elapsed time, and a heartbeat when no step has started for
+    HEARTBEAT_S. Returns the finished process (not checked); killed after BUILD_TIMEOUT_S."""
+    started = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    lines: list[str] = []
+    last_said = [started]
+
+    def say(text: str) -> None:
+        last_said[0] = time.monotonic()
+        progress(f"  {label} {last_said[0] - started:4.0f} s  {text}")
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if is_step(line):
+                say(line.strip()[:110])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while reader.is_alive():
+        reader.join(1)
+        if time.monotonic() - started > BUILD_TIMEOUT_S:
+            proc.kill()
+        elif reader.is_alive() and time.monotonic() - last_said[0] >= HEARTBEAT_S:
+            say("... still on it")
+    proc.wait()
+    return subprocess.CompletedProcess(command, proc.returncode, "".join(lines), "")
+
+
+def lambda_base_image(progress: Progress = to_stderr) -> str:
     """The base both images build on: $LAMBDA_BASE_IMAGE when set, else the local
     stand-in for the Lambda Python base image (built by scripts/lambda-base/build,
-    which names it; no registry is reached)."""
+    which names it on its last line; no registry is reached)."""
     chosen = os.environ.get("LAMBDA_BASE_IMAGE")
     if chosen:
         return chosen
-    proc = subprocess.run(
-        [str(BASE_IMAGE_SCRIPT)], stdout=subprocess.PIPE, text=True, timeout=BUILD_TIMEOUT_S, check=True
+    progress(f"the local Lambda base image: {EXPECTED_BASE_IMAGE}")
+    proc = run_with_progress(
+        [str(BASE_IMAGE_SCRIPT)],
+        "base image",
+        lambda line: line.startswith(("lambda-base:", "ensure-docker:")),
+        progress,
     )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{BASE_IMAGE_SCRIPT} failed:\n{proc.stdout[-4000:]}")
     return proc.stdout.strip().splitlines()[-1]
 
 
-def build(spec: build_spec.ImageBuild, tag: str) -> subprocess.CompletedProcess:
-    """`docker build` exactly as the spec says; returns the finished process (not checked)."""
-    return subprocess.run(
-        spec.docker_command(tag), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO_ROOT
-    )
+def build(
+    spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr, *, cwd: Path = REPO_ROOT
+) -> subprocess.CompletedProcess:
+    """`docker build` as the spec says, in the project directory `cwd`, each step reported
+    to `progress`; returns the finished process (not checked). Nothing is left behind when
+    it fails: no intermediate container (--force-rm), no dangling image of its last step."""
+    command = spec.docker_command(tag)
+    command.insert(2, "--force-rm")
+    is_step = lambda line: bool(BUILD_STEP.match(line))  # noqa: E731
+    proc = run_with_progress(command, tag, is_step, progress, cwd=cwd)
+    if proc.returncode != 0:
+        layers = re.findall(r"^ ---> ([0-9a-f]{12})$", proc.stdout, re.MULTILINE)
+        if layers:  # fails (and stays) when it is a cached layer that other images build on
+            docker("image", "rm", layers[-1], check=False)
+    return proc
 
 
-def built(spec: build_spec.ImageBuild, tag: str) -> str:
-    proc = build(spec, tag)
-    assert proc.returncode == 0, f"docker build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+def built(
+    spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr, *, cwd: Path = REPO_ROOT
+) -> str:
+    proc = build(spec, tag, progress, cwd=cwd)
+    assert proc.returncode == 0, f"docker build failed:\n{proc.stdout[-6000:]}"
     return tag
+
+
+def untag_all_but(repository: str, keep: set[str]) -> None:
+    """Remove every tag of `repository` except those in `keep` (full repository:tag names)."""
+    listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", repository).stdout.split()
+    for name in set(listed) - keep:
+        docker("image", "rm", name, check=False)
+
+
+def remove_containers(prefix: str = f"{IMAGE_PREFIX}-test-") -> None:
+    """Remove every container whose name starts with `prefix` (left by a killed run)."""
+    ids = docker("ps", "-aq", "--filter", f"name=^{prefix}").stdout.split()
+    if ids:
+        docker("rm", "-f", *ids, check=False)
 
 
 def image_size_mb(tag: str) -> float:
@@ -81,30 +181,49 @@ def run_python(image: str, code: str) -> subprocess.CompletedProcess:
     return docker("run", "--rm", "--entrypoint", "python", image, "-c", code, check=False)
 
 
+def copy_build_context(dest: Path) -> Path:
+    """A copy of what the image builds read (as another clone would have it) at `dest`."""
+    wanted = [
+        *build_spec.admitted_paths(),
+        build_spec.TRAINING_DOCKERFILE,
+        build_spec.SERVING_STAGE,
+        ".dockerignore",
+    ]
+    for path in wanted:
+        source, target = REPO_ROOT / path, dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, target)
+    return dest
+
+
 @dataclass(frozen=True)
 class ModelImages:
-    training: str  # the training image, tagged by its content (as the program names it)
+    training: str
     serving: str
+    build: build_spec.ModelBuild
 
 
 def build_model_images(
     base_image: str,
-    data_sha256: str,
     *,
+    data_path: str | None = None,
     name: str = f"{IMAGE_PREFIX}-test",
-    data_path: str = str(DEFAULTS["dataPath"]),
+    progress: Progress = to_stderr,
 ) -> ModelImages:
-    """The training image (trained on `data_path`, a CSV under data/), then the serving
-    image built from it, both from the build spec."""
-    spec = build_spec.training_build(data_path=data_path, base_image=base_image)
-    training = built(spec, f"{name}-training:latest")
-    # Named by its image ID, as the Pulumi program does: the serving build takes exactly this model.
-    unique = f"{name}-training:{image_id(training).split(':')[-1][:12]}"
-    docker("tag", training, unique)
-    serving_spec = build_spec.serving_build(
-        training_image=unique, data_sha256=data_sha256, base_image=base_image
-    )
-    return ModelImages(training=unique, serving=built(serving_spec, f"{name}:latest"))
+    """The training image, then the serving image (whose build builds or reuses the training
+    stage), both from the build spec, tagged as the program tags them. The tags earlier
+    builds left under `name` are removed (with their images, unless still in use)."""
+    spec = build_spec.model_build(data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image)
+    training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
+    progress(f"building {training_tag} and {serving_tag}: {EXPECTED_MODEL_IMAGES}")
+    training = built(spec.training, training_tag, progress)
+    serving = built(spec.serving, serving_tag, progress)
+    untag_all_but(f"{name}-training", {training})
+    untag_all_but(name, {serving})
+    return ModelImages(training=training, serving=serving, build=spec)
 
 
 class LambdaContainer:
@@ -198,6 +317,12 @@ class LambdaContainer:
             if key in ("VmHWM", "VmRSS"):
                 values[key] = int(rest.split()[0])
         return values
+
+    def mapped_files(self) -> set[str]:
+        """The files the runtime process has mapped (its shared libraries and extension
+        modules, from /proc/<pid>/maps): what it has really loaded."""
+        maps = docker("exec", self.name, "cat", f"/proc/{self.runtime_pid()}/maps").stdout
+        return {fields[5] for fields in (line.split() for line in maps.splitlines()) if len(fields) >= 6}
 
     def stop(self) -> None:
         docker("rm", "-f", self.name, check=False)

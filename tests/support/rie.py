@@ -36,6 +36,7 @@ class Emulator:
 
     def __init__(self, binary: Path, log: Path, env: dict[str, str], handler: str = "handler.handler"):
         self.port = free_port()
+        self.binary = binary
         self.log = log
         command = [
             str(binary),

@@ -1,0 +1,140 @@
+"""What the browser page costs the API: the warm GET /?lat&long with the content
+negotiation hook vs the same API with the hook switched off, interleaved in rounds; INIT
+in process (create_api) with and without the page's (lazy) construction; the import of
+chipotle_model.page; and the page itself, built on the first browser request, then kept.
+
+    .venv/bin/python -m bench.page [--requests 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+
+from bench import support
+from chipotle_model import NearestStoreModel, load_stores, page
+from chipotle_model.api import LocalContext, create_api, make_logger
+from tests.support.events import get_event
+
+ROUNDS = 10
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+# Powertools keys loggers by service name: one logger (to /dev/null) for every API made here.
+_QUIET = make_logger(logger_handler=logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
+
+
+def quiet_api(model):
+    return create_api(model, logger=_QUIET)
+
+
+def warm_get(model, requests: int) -> dict[str, list[float]]:
+    """The same API answering the same GETs, with and without the page hook."""
+    lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
+    events = [support.point_event(float(a), float(b)) for a, b in support.query_points(lat, lon, requests)]
+    context = LocalContext()
+    api = quiet_api(model)
+    hooks = {
+        "GET /?lat&long, with the page hook": page.wants_page,
+        "the same, hook off": lambda request: False,
+    }
+    times: dict[str, list[float]] = {name: [] for name in hooks}
+    per_round = max(1, requests // ROUNDS)
+    try:
+        for r in range(ROUNDS):
+            chunk = [(e, context) for e in events[r * per_round : (r + 1) * per_round]]
+            for name, hook in hooks.items():
+                page.wants_page = hook
+                times[name] += support.time_calls(api.handler, chunk)
+    finally:
+        page.wants_page = hooks["GET /?lat&long, with the page hook"]
+    return times
+
+
+def init_in_process(model, runs: int) -> dict[str, list[float]]:
+    """create_api (the handler's INIT after the model is loaded), with and without the page."""
+    real_store_page = page.StorePage
+    times: dict[str, list[float]] = {"create_api, as shipped": [], "create_api, no page object": []}
+    for _ in range(runs):
+        for name in times:
+            if name.endswith("no page object"):
+                page.StorePage = lambda *a, **k: None
+            started = time.perf_counter()
+            quiet_api(model)
+            times[name].append(time.perf_counter() - started)
+            page.StorePage = real_store_page
+    return times
+
+
+def page_import_us(runs: int) -> float:
+    """Self time of importing chipotle_model.page in a fresh interpreter (python -X importtime),
+    after everything else chipotle_model.api imports."""
+    selfs = []
+    with tempfile.TemporaryDirectory() as pycache:
+        # bytecode compiled once, as the serving image has it (compileall at build time)
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": pycache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for run in range(runs + 1):
+            proc = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", "import chipotle_model.api"],
+                capture_output=True, text=True, check=True, env=env, cwd=support.REPO_ROOT,
+            )  # fmt: skip
+            selfs += [
+                int(line.split(":")[1].split("|")[0])
+                for line in proc.stderr.splitlines()
+                if run and line.rstrip().endswith("chipotle_model.page")
+            ]
+    return float(np.median(selfs))
+
+
+def page_answers(model, runs: int) -> tuple[float, list[float], int]:
+    """The first browser request (renders the page) and the ones after it (kept)."""
+    api = quiet_api(model)
+    event = get_event(None)
+    event["headers"]["accept"] = BROWSER_ACCEPT
+    started = time.perf_counter()
+    first = api.handler(event, LocalContext())
+    first_s = time.perf_counter() - started
+    later = support.time_calls(api.handler, [(event, LocalContext())] * runs)
+    return first_s, later, len(first["body"].encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=5000)
+    args = parser.parse_args()
+    model = NearestStoreModel.fit(load_stores(support.csv_path()).stores)
+    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {support.machine()}, {len(model):,} stores\n")
+
+    times = warm_get(model, args.requests)
+    print(f"### Warm GET /?lat&long in process ({args.requests:,} events, interleaved)\n")
+    print("| handler | p50 ms | p99 ms | p50 ratio |\n|---|---|---|---|")
+    base = np.median(times["the same, hook off"])
+    for name, values in times.items():
+        p50, p99 = np.median(values), support.pct(values, 99)
+        print(f"| {name} | {p50 * 1e3:.3f} | {p99 * 1e3:.3f} | {p50 / base:.3f}x |")
+
+    inits = init_in_process(model, runs=15)
+    print("\n### INIT in process after the model is loaded (15 runs each, interleaved)\n")
+    print("| step | median ms |\n|---|---|")
+    for name, values in inits.items():
+        print(f"| {name} | {np.median(values) * 1e3:.2f} |")
+    print(f"| import chipotle_model.page (self time, -X importtime) | {page_import_us(5) / 1e3:.2f} |")
+
+    first_s, later, size = page_answers(model, runs=500)
+    print("\n### GET / from a browser (the page)\n")
+    print("| request | ms | bytes |\n|---|---|---|")
+    print(f"| first (renders the page) | {first_s * 1e3:.2f} | {size:,} |")
+    print(f"| later (kept), median of {len(later)} | {np.median(later) * 1e3:.3f} | {size:,} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""What the stack watches: the alarms and the dashboard, as pure functions of the names
+AWS gives the function, its alias and the API (tested without Pulumi).
+
+AWS's own metrics (free): AWS/Lambda by function and alias (Errors, Throttles, Duration,
+Invocations) and AWS/ApiGateway by API and stage (Count, 4xx, 5xx, Latency). The
+handler's own (chipotle_model.metrics, EMF): requests, client and server errors and
+latency per route, batch size, k, cold starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chipotle_model.metrics import NAMESPACE as HANDLER_NAMESPACE
+
+PERIOD_S = 300  # five-minute periods: the finest that standard-resolution alarms bill for
+STAGE = "$default"
+MIN_REQUESTS_FOR_RATE = 20  # a 4xx rate over fewer requests than this is noise
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The names of what is watched, once AWS has given them."""
+
+    region: str
+    function_name: str
+    alias_name: str
+    api_id: str
+    log_group: str
+
+
+def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: int) -> dict[str, dict]:
+    """Alarm name suffix -> the MetricAlarm arguments (without actions), what to do in its description."""
+    function = {
+        "FunctionName": watched.function_name,
+        "Resource": f"{watched.function_name}:{watched.alias_name}",
+    }
+    api = {"ApiId": watched.api_id, "Stage": STAGE}
+    any_at_all = {
+        "comparison_operator": "GreaterThanThreshold",
+        "threshold": 0,
+        "statistic": "Sum",
+        "period": PERIOD_S,
+        "evaluation_periods": 1,
+        "treat_missing_data": "notBreaching",
+    }
+    return {
+        "function-errors": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Errors",
+            "dimensions": function,
+            "alarm_description": "The function failed (a 5xx or a crash): "
+            "read the ERROR lines of its log group.",
+        },
+        "throttles": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Throttles",
+            "dimensions": function,
+            "alarm_description": "Requests were refused for lack of concurrency: raise reservedConcurrency "
+            "(or the account's limit).",
+        },
+        "api-5xx": {
+            **any_at_all,
+            "namespace": "AWS/ApiGateway",
+            "metric_name": "5xx",
+            "dimensions": api,
+            "alarm_description": "The API answered 5xx (function errors, timeouts, or API Gateway itself).",
+        },
+        "latency-p99": {
+            "namespace": "AWS/ApiGateway",
+            "metric_name": "Latency",
+            "dimensions": api,
+            "extended_statistic": "p99",
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": latency_p99_ms,
+            "period": PERIOD_S,
+            # two bad periods of three: one cold start after a quiet spell is not an incident
+            "evaluation_periods": 3,
+            "datapoints_to_alarm": 2,
+            "treat_missing_data": "notBreaching",
+            "alarm_description": f"p99 latency above {latency_p99_ms} ms: cold starts (see coldStart), "
+            "big batches, or too little memory.",
+        },
+        "client-error-rate": {
+            "metric_queries": [
+                _api_query("errors", "4xx", api),
+                _api_query("requests", "Count", api),
+                {
+                    "id": "rate",
+                    "expression": f"IF(requests >= {MIN_REQUESTS_FOR_RATE}, 100 * errors / requests, 0)",
+                    "label": "4xx, % of requests",
+                    "return_data": True,
+                },
+            ],
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": client_error_percent,
+            "evaluation_periods": 1,
+            "treat_missing_data": "notBreaching",
+            "alarm_description": f"More than {client_error_percent}% of requests were refused (4xx): "
+            "a client sends bad input, or a deploy changed the API.",
+        },
+    }
+
+
+def _api_query(query_id: str, metric_name: str, dimensions: dict) -> dict:
+    return {
+        "id": query_id,
+        "metric": {
+            "namespace": "AWS/ApiGateway",
+            "metric_name": metric_name,
+            "dimensions": dimensions,
+            "stat": "Sum",
+            "period": PERIOD_S,
+        },
+        "return_data": False,
+    }
+
+
+def dashboard_body(watched: Watched, *, service: str) -> dict:
+    """The CloudWatch dashboard: requests, errors, latency percentiles, cold starts,
+    throttles, and each model version's share of the traffic (from the request log)."""
+    api = ["ApiId", watched.api_id, "Stage", STAGE]
+    function = [
+        "FunctionName",
+        watched.function_name,
+        "Resource",
+        f"{watched.function_name}:{watched.alias_name}",
+    ]
+    handler = f'{{{HANDLER_NAMESPACE},route,service}} service="{service}"'
+
+    def metrics(title: str, rows: list, *, x: int, y: int, stat: str = "Sum") -> dict:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": watched.region,
+                "stat": stat,
+                "period": PERIOD_S,
+                "view": "timeSeries",
+                "metrics": rows,
+            },
+        }
+
+    share_query = (
+        f"SOURCE '{watched.log_group}' | filter message = \"request\" "
+        "| stats count(*) as requests, sum(status >= 500) as server_errors by model_version"
+    )
+    return {
+        "widgets": [
+            metrics(
+                "Requests",
+                [
+                    ["AWS/ApiGateway", "Count", *api, {"label": "API requests"}],
+                    [
+                        {
+                            "expression": f"SEARCH('{handler} MetricName=\"Requests\"', 'Sum', {PERIOD_S})",
+                            "label": "",
+                        }
+                    ],
+                ],
+                x=0,
+                y=0,
+            ),
+            metrics(
+                "Errors",
+                [
+                    ["AWS/ApiGateway", "4xx", *api],
+                    ["AWS/ApiGateway", "5xx", *api],
+                    ["AWS/Lambda", "Errors", *function, {"label": "function errors"}],
+                ],
+                x=12,
+                y=0,
+            ),
+            metrics(
+                "Latency (ms)",
+                [
+                    ["AWS/ApiGateway", "Latency", *api, {"stat": "p50"}],
+                    ["AWS/ApiGateway", "Latency", *api, {"stat": "p90"}],
+                    ["AWS/ApiGateway", "Latency", *api, {"stat": "p99"}],
+                    ["AWS/Lambda", "Duration", *function, {"stat": "p99", "label": "function p99"}],
+                ],
+                x=0,
+                y=6,
+                stat="p99",
+            ),
+            metrics(
+                "Cold starts and throttles",
+                [
+                    [
+                        {
+                            "expression": f"SEARCH('{handler} MetricName=\"ColdStart\"', 'Sum', {PERIOD_S})",
+                            "label": "",
+                        }
+                    ],
+                    ["AWS/Lambda", "Throttles", *function],
+                    ["AWS/Lambda", "ConcurrentExecutions", *function, {"stat": "Maximum"}],
+                ],
+                x=12,
+                y=6,
+            ),
+            {
+                "type": "log",
+                "x": 0,
+                "y": 12,
+                "width": 24,
+                "height": 6,
+                "properties": {
+                    "title": "Share of traffic and errors by model version",
+                    "region": watched.region,
+                    "query": share_query,
+                    "view": "pie",
+                },
+            },
+        ]
+    }
+
+
+def dashboard_url(region: str, name: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
