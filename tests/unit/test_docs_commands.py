@@ -64,6 +64,8 @@ PULUMI_COMMANDS = {
     ("stack", "output"), ("stack", "rm"), ("stack", "init"), ("stack", "ls"),
     ("config", "set"), ("config", "rm"), ("config", "get"),
 }  # fmt: skip
+# The AWS CLI commands the docs may use (no AWS CLI on these machines).
+AWS_COMMANDS = {("logs", "filter-log-events")}
 _FENCE = re.compile(r"(?:<!-- commands: ([\w-]+) -->\n)?```(sh|bash)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _INLINE = re.compile(r"`(\.venv/bin/python -m [^`]+)`")
 _SUBSTITUTION = re.compile(r"\$\(([^()]*)\)")
@@ -169,6 +171,8 @@ def check_command(words: list[str]) -> None:
     elif program == "pulumi":
         subcommand = tuple(w for w in words[1:3] if not w.startswith("-"))
         assert subcommand[:1] in PULUMI_COMMANDS or subcommand in PULUMI_COMMANDS, shlex.join(words)
+    elif program == "aws":
+        assert tuple(words[1:3]) in AWS_COMMANDS, shlex.join(words)
     else:
         assert program in PROGRAMS, f"{program}: not a program the docs may use ({shlex.join(words)})"
 
