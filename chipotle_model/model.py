@@ -15,6 +15,7 @@ import joblib
 import numpy as np
 from sklearn.neighbors import KDTree
 
+from .files import replaced_together
 from .geo import InvalidQuery, haversine_km, unit_vectors, validate_coordinates
 from .table import StoreTable
 
@@ -104,6 +105,7 @@ class NearestStoreModel:
         return distances, indices
 
     def save(self, path: str | Path) -> Path:
+        """Write the artifact to `path` atomically: a failed write keeps the previous file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         artifact = {
@@ -112,7 +114,8 @@ class NearestStoreModel:
             "stores": self.stores.to_arrays(),  # plain arrays: joblib writes each in one piece
             "estimator": self._tree,
         }
-        joblib.dump(artifact, path)
+        with replaced_together([path]) as (temporary,):
+            joblib.dump(artifact, temporary)
         return path
 
 
@@ -125,25 +128,15 @@ def check_k(k, store_count: int) -> int:
 
 
 def load_model(path: str | Path) -> NearestStoreModel:
-    """Load an artifact written by `save`, refusing one made with other library versions."""
+    """Load an artifact written by `save`, refusing one made with other library versions.
+
+    An artifact is a pickle, which runs code when loaded: load only artifacts from a
+    build you trust. Anything else that is not a complete artifact is refused with a
+    ModelLoadError saying what is wrong and how to rebuild it.
+    """
     path = Path(path)
-    try:
-        artifact = joblib.load(path)
-    except FileNotFoundError:
-        raise ModelLoadError(
-            f"no model artifact at {path}: train one with "
-            f"'python -m chipotle_model.train --data CSV --out {path}'"
-        ) from None
-    except Exception as exc:
-        raise ModelLoadError(f"{path} is not a readable model artifact: {exc}") from exc
-    if not isinstance(artifact, dict) or "format" not in artifact:
-        raise ModelLoadError(f"{path} is not a chipotle_model artifact (format {ARTIFACT_FORMAT})")
-    if artifact["format"] != ARTIFACT_FORMAT:
-        raise ModelLoadError(
-            f"{path} is in artifact format {artifact['format']!r}; this version reads format "
-            f"{ARTIFACT_FORMAT}: retrain it with 'python -m chipotle_model.train'"
-        )
-    made_with = artifact["metadata"].get("versions", {})
+    artifact = _validated(_read_artifact(path), path)
+    made_with = artifact["metadata"]["versions"]
     running = runtime_versions()
     mismatched = [name for name in CHECKED_PACKAGES if made_with.get(name) != running[name]]
     if mismatched:
@@ -155,5 +148,70 @@ def load_model(path: str | Path) -> NearestStoreModel:
     try:
         stores = StoreTable.from_arrays(artifact["stores"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: the artifact's store table is malformed ({exc!r})") from exc
+        raise ModelLoadError(
+            f"{path} is a damaged artifact: its store table is malformed ({exc!r}); {_rebuild(path)}"
+        ) from exc
     return NearestStoreModel(artifact["estimator"], stores, artifact["metadata"])
+
+
+def _rebuild(path: Path) -> str:
+    return f"rebuild it with 'python -m chipotle_model.train --data CSV --out {path}'"
+
+
+def _read_artifact(path: Path) -> object:
+    """The unpickled content of `path`, or ModelLoadError saying why it cannot be read."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ModelLoadError(
+            f"no model artifact at {path}: train one with "
+            f"'python -m chipotle_model.train --data CSV --out {path}'"
+        ) from None
+    except OSError as exc:
+        raise ModelLoadError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    if path.is_dir():
+        raise ModelLoadError(f"{path} is a directory, not a model artifact file")
+    if size == 0:
+        raise ModelLoadError(f"{path} is empty (0 bytes), not a model artifact; {_rebuild(path)}")
+    try:
+        return joblib.load(path)
+    except OSError as exc:
+        raise ModelLoadError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    except Exception as exc:  # unpickling fails in many ways on a damaged or foreign file
+        raise ModelLoadError(
+            f"{path} ({size:,} bytes) is not a readable model artifact (joblib: "
+            f"{type(exc).__name__}: {exc}); it may be truncated or another kind of file; "
+            f"{_rebuild(path)}"
+        ) from exc
+
+
+# What each part of an artifact must be, checked before any of it is used ("stores": the
+# store table's columns, StoreTable.to_arrays).
+_ARTIFACT_PARTS = {"metadata": dict, "stores": dict, "estimator": KDTree}
+
+
+def _validated(artifact: object, path: Path) -> dict:
+    """`artifact` if it has every part an artifact of ARTIFACT_FORMAT has, else ModelLoadError."""
+    if not isinstance(artifact, dict) or "format" not in artifact:
+        raise ModelLoadError(
+            f"{path} is not a chipotle_model artifact (format {ARTIFACT_FORMAT}): it holds a "
+            f"{type(artifact).__name__} without a 'format'; {_rebuild(path)}"
+        )
+    if artifact["format"] != ARTIFACT_FORMAT:
+        raise ModelLoadError(
+            f"{path} is a chipotle_model artifact of format {artifact['format']!r}; this version "
+            f"reads format {ARTIFACT_FORMAT}; {_rebuild(path)}"
+        )
+    for part, kind in _ARTIFACT_PARTS.items():
+        if not isinstance(artifact.get(part), kind):
+            found = "missing" if part not in artifact else f"a {type(artifact[part]).__name__}"
+            raise ModelLoadError(
+                f"{path} is a damaged artifact: '{part}' should be a {kind.__name__}, found "
+                f"{found}; {_rebuild(path)}"
+            )
+    if not isinstance(artifact["metadata"].get("versions"), dict):
+        raise ModelLoadError(
+            f"{path} is a damaged artifact: its metadata has no 'versions' (the library "
+            f"versions it was made with); {_rebuild(path)}"
+        )
+    return artifact

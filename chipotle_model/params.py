@@ -28,7 +28,8 @@ LONGITUDE_PARAMETERS = ("long", "lng", "lon")  # the first is the documented nam
 USAGE = 'GET /?lat=<deg>&long=<deg>[&k=1..20], POST / {"points": [[lat, long], ...]} or GET /health'
 POINTS_SHAPE = '{"points": [[lat, long], ...]}'
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# The number grammar of the API, and of the data (chipotle_model.data): plain ASCII decimals.
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+]?[0-9]+")
 
 
@@ -83,7 +84,7 @@ def _single(params: Mapping[str, Any], name: str) -> str:
         raise ClientError(
             400,
             f"query parameter '{name}' must be given once, got {show(raw)} "
-            "(a repeated parameter arrives joined with commas)",
+            "(a repeated parameter arrives joined with commas; write decimals with a point, like 39.1)",
         )
     return raw.strip()
 
@@ -103,7 +104,7 @@ def _coordinate(params: Mapping[str, Any], names: tuple[str, ...], label: str, b
     expected = f"a {label} in decimal degrees from {low:g} to {high:g}"
     if not raw:
         raise ClientError(400, f"query parameter '{name}' is empty; expected {expected}")
-    value = float(raw) if _DECIMAL.fullmatch(raw) else math.nan
+    value = float(raw) if DECIMAL.fullmatch(raw) else math.nan
     if not math.isfinite(value) or not low <= value <= high:
         raise ClientError(400, f"query parameter '{name}' must be {expected}, got {show(raw)}")
     return value
@@ -166,7 +167,9 @@ def json_document(text: str) -> Any:
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} "
             f"column {exc.colno}); {expected}",
         ) from None
-    except ValueError as exc:  # NaN / Infinity
+    except ValueError as exc:  # NaN, Infinity, or an integer longer than Python converts
+        if "digits" in str(exc):
+            raise ClientError(400, f"a number in the request body has too many digits; {expected}") from None
         raise ClientError(400, f"the request body is not valid JSON ({exc}); {expected}") from None
     except RecursionError:
         raise ClientError(400, f"the request body is nested too deeply; {expected}") from None

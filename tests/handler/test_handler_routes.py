@@ -233,7 +233,11 @@ def test_base64_and_plain_bodies_get_the_same_answer(api):
         ('{"points": [[1, [2]]]}', 400, "points[0] longitude must be a number, got a JSON array"),
         ('{"points": [[1, 2], [1e400, 2]]}', 400, "points[1] latitude"),
         ('{"points": [[1, 2], [1' + "0" * 400 + ", 2]]}", 400, "points[1] latitude is out of range"),
-        ('{"points": [[1, 2], [1' + "0" * 5000 + ", 2]]}", 400, "not valid JSON"),
+        (
+            '{"points": [[1, 2], [1' + "0" * 5000 + ", 2]]}",
+            400,
+            "a number in the request body has too many digits",
+        ),
         (
             '{"points": [[1, 2], [3, -181]]}',
             400,
@@ -433,3 +437,8 @@ def test_the_model_is_not_reloaded_per_request(api, monkeypatch):
     monkeypatch.setattr(joblib, "load", no_loading)
     assert invoke(api, load_event("get_nearest"))["statusCode"] == 200
     assert invoke(api, load_event("post_batch"))["statusCode"] == 200
+
+
+def test_a_decimal_comma_gets_a_hint(api):
+    message = error_of(invoke(api, get_event({"lat": "39,1", "long": "-77"})))
+    assert "must be given once" in message and "write decimals with a point, like 39.1" in message

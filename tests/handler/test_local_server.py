@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import re
 import subprocess
 import sys
-import threading
+from urllib.parse import urlsplit
 
 import pytest
 
 from chipotle_model.api import LocalContext, cors_policy
-from chipotle_model.server import build_event, make_server
+from chipotle_model.server import build_event
 from tests.support import REPO_ROOT
 from tests.support.cases import EXPECTED, assert_nearest, check_answer
 from tests.support.events import load_event
+from tests.support.http import http_front
+from tests.support.local_server import request, serve_process
 
 # Fixture events an HTTP client cannot produce (a body that is not valid base64), or that
 # never reach the function (a preflight: the CORS layer answers it, as API Gateway does).
@@ -25,42 +25,17 @@ PREFLIGHT = {"options_preflight"}
 SKIPPED_HEADERS = {"host", "content-length"}
 
 
-def request(port: int, method: str, target: str, headers=None, body: bytes | None = None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, target, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def start(handler, **kwargs):
-    httpd = make_server(handler, "127.0.0.1", 0, **kwargs)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    return httpd, thread
-
-
-def stop(httpd, thread) -> None:
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(api_and_logs):
-    httpd, thread = start(api_and_logs[0].handler)
-    yield httpd.server_address[1]
-    stop(httpd, thread)
+    with http_front(api_and_logs[0].handler) as url:
+        yield urlsplit(url).port
 
 
 @pytest.fixture(scope="module")
 def listed_origins_server(api_and_logs):
     cors = cors_policy(("https://a.example", "https://b.example"))
-    httpd, thread = start(api_and_logs[0].handler, cors=cors)
-    yield httpd.server_address[1]
-    stop(httpd, thread)
+    with http_front(api_and_logs[0].handler, cors=cors) as url:
+        yield urlsplit(url).port
 
 
 def test_a_real_http_get_gets_the_nearest_stores(server, real_model):
@@ -175,27 +150,13 @@ def test_build_event_base64_encodes_non_text_bodies_like_api_gateway():
 
 
 def test_the_serve_command(real_artifact, real_model):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chipotle_model", "serve", "--model", str(real_artifact), "--port", "0"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        banner = process.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
-        assert match, banner
-        port = int(match.group(1))
-        status, _, payload = request(port, "GET", "/health")
+    with serve_process("--model", str(real_artifact)) as server:
+        assert server.store_count == len(real_model)
+        status, _, payload = server.request("GET", "/health")
         assert status == 200 and json.loads(payload)["store_count"] == len(real_model)
-        status, _, payload = request(port, "GET", "/?lat=21.306944&lon=-157.858333")
+        status, _, payload = server.request("GET", "/?lat=21.306944&lon=-157.858333")
         assert status == 200
         assert_nearest(real_model, 21.306944, -157.858333, json.loads(payload)["stores"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stderr.close()
 
 
 def test_the_serve_command_fails_clearly_without_a_model(tmp_path):

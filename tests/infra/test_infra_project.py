@@ -78,8 +78,8 @@ def test_pulumi_installs_the_pinned_dependencies():
 
 
 def deployment_docs() -> str:
-    """The README: its deployment section and configuration table."""
-    return (REPO_ROOT / "README.md").read_text()
+    """The README and the deployment guide (its configuration table)."""
+    return (REPO_ROOT / "README.md").read_text() + (REPO_ROOT / "docs" / "deploy.md").read_text()
 
 
 def test_docs_table_lists_every_key_with_its_default():

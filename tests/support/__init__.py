@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
+import types
 import uuid
 from pathlib import Path
 
@@ -30,6 +32,7 @@ __all__ = [
     "REAL_STORE_COUNT",
     "REPO_ROOT",
     "DataFiles",
+    "fake_kagglehub",
     "free_port",
     "real_csv",
     "repo_data_csv",
@@ -94,3 +97,11 @@ class DataFiles:
     def remove_all(self) -> None:
         for path in self.paths:
             path.unlink(missing_ok=True)
+
+
+def fake_kagglehub(monkeypatch, download) -> None:
+    """Make `import kagglehub` give a module whose dataset_download is `download` (tests
+    never reach the internet: a download that raises plays the offline machine)."""
+    module = types.ModuleType("kagglehub")
+    module.dataset_download = download
+    monkeypatch.setitem(sys.modules, "kagglehub", module)

@@ -19,6 +19,5 @@ def http_front(handler, **server_options) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        httpd.shutdown()  # stops serve_forever, closes every socket
         thread.join(timeout=10)

@@ -1,7 +1,9 @@
 """The artifact: round trip, the same-environment guarantee, and a pandas-free serving path."""
 
+import errno
 import subprocess
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -15,7 +17,7 @@ from chipotle_model import (
     StoreTable,
     load_model,
 )
-from chipotle_model.model import runtime_versions
+from chipotle_model.model import ARTIFACT_FORMAT, runtime_versions
 
 STORES = StoreTable(
     state=["A", "B"],
@@ -75,12 +77,12 @@ def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_
     model = NearestStoreModel.fit(STORES)
     artifact = {"format": 1, "metadata": model.metadata, "stores": STORES, "estimator": model._tree}
     joblib.dump(artifact, tmp_path / "v1.joblib")
-    with pytest.raises(ModelLoadError, match=r"artifact format 1; this version reads format 2: retrain"):
+    with pytest.raises(ModelLoadError, match=r"artifact of format 1; this version reads format 2; rebuild"):
         load_model(tmp_path / "v1.joblib")
     arrays = STORES.to_arrays()
     del arrays["address_utf8"]
     joblib.dump({**artifact, "format": 2, "stores": arrays}, tmp_path / "broken.joblib")
-    with pytest.raises(ModelLoadError, match=r"store table is malformed .*address_utf8"):
+    with pytest.raises(ModelLoadError, match=r"damaged artifact: its store table is malformed .*_utf8"):
         load_model(tmp_path / "broken.joblib")
 
 
@@ -102,15 +104,112 @@ def test_an_artifact_from_other_library_versions_is_refused(tmp_path, package):
         load_model(path)
 
 
-def test_missing_corrupt_and_foreign_files_are_refused_clearly(tmp_path):
+def test_a_missing_file_is_refused_with_the_command_that_makes_one(tmp_path):
     with pytest.raises(ModelLoadError, match=r"no model artifact at .*python -m chipotle_model.train"):
         load_model(tmp_path / "absent.joblib")
-    (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
-    with pytest.raises(ModelLoadError, match="not a readable model artifact"):
-        load_model(tmp_path / "junk.joblib")
-    joblib.dump({"something": "else"}, tmp_path / "foreign.joblib")
-    with pytest.raises(ModelLoadError, match="not a chipotle_model artifact"):
-        load_model(tmp_path / "foreign.joblib")
+
+
+def _artifact(**changes) -> dict:
+    model = NearestStoreModel.fit(STORES)
+    artifact = {
+        "format": ARTIFACT_FORMAT,
+        "metadata": model.metadata,
+        "stores": STORES.to_arrays(),
+        "estimator": model._tree,
+    }
+    artifact.update(changes)
+    return {key: value for key, value in artifact.items() if value is not _DROP}
+
+
+_DROP = object()
+MALFORMED = {
+    "empty": (lambda path: path.write_bytes(b""), "is empty (0 bytes)"),
+    "random bytes": (
+        lambda path: path.write_bytes(np.random.default_rng(1).bytes(4096)),
+        "(4,096 bytes) is not a readable model artifact (joblib: ",
+    ),
+    "text": (lambda path: path.write_text("not a pickle\n"), "is not a readable model artifact (joblib: "),
+    "a list": (lambda path: joblib.dump([1, 2], path), "holds a list without a 'format'"),
+    "another dict": (
+        lambda path: joblib.dump({"something": "else"}, path),
+        "holds a dict without a 'format'",
+    ),
+    "another format": (
+        lambda path: joblib.dump(_artifact(format=99), path),
+        "of format 99; this version reads",
+    ),
+    "no metadata": (
+        lambda path: joblib.dump(_artifact(metadata=_DROP), path),
+        "'metadata' should be a dict, found missing",
+    ),
+    "versions None": (
+        lambda path: joblib.dump(_artifact(metadata={"versions": None}), path),
+        "its metadata has no 'versions'",
+    ),
+    "stores a list": (
+        lambda path: joblib.dump(_artifact(stores=[1, 2]), path),
+        "'stores' should be a dict, found a list",
+    ),
+    "no estimator": (
+        lambda path: joblib.dump(_artifact(estimator=_DROP), path),
+        "'estimator' should be a KDTree, found missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_every_malformed_artifact_is_refused_saying_what_is_wrong_and_how_to_rebuild(tmp_path, kind):
+    write, problem = MALFORMED[kind]
+    path = tmp_path / "model.joblib"
+    write(path)
+    with pytest.raises(ModelLoadError) as err:
+        load_model(path)
+    message = str(err.value)
+    assert message.startswith(str(path)) and problem in message, message
+    assert f"rebuild it with 'python -m chipotle_model.train --data CSV --out {path}'" in message
+
+
+def test_a_truncated_artifact_is_refused(real_artifact, tmp_path):
+    path = tmp_path / "truncated.joblib"
+    path.write_bytes(real_artifact.read_bytes()[:50_000])
+    with pytest.raises(
+        ModelLoadError, match=r"\(50,000 bytes\) is not a readable model artifact \(joblib: \w+"
+    ):
+        load_model(path)
+
+
+def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError, match="is a directory, not a model artifact file"):
+        load_model(tmp_path)
+
+
+def test_serve_refuses_a_malformed_artifact_with_exit_2_and_one_line(tmp_path):
+    path = tmp_path / "model.joblib"
+    joblib.dump(_artifact(metadata={"versions": None}), path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "chipotle_model", "serve", "--model", str(path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {path} is a damaged artifact") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_failed_save_keeps_the_previous_artifact_byte_for_byte(tmp_path, monkeypatch):
+    path = NearestStoreModel.fit(STORES).save(tmp_path / "model.joblib")
+    before = path.read_bytes()
+
+    def dump_half_then_fail(value, filename):
+        Path(filename).write_bytes(b"\x80\x04half an artifact")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", dump_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        NearestStoreModel.fit(STORES, data_sha256="new").save(path)
+    assert path.read_bytes() == before
+    assert sorted(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
 def test_importing_and_loading_work_without_pandas_or_kagglehub(real_artifact):

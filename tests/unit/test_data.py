@@ -2,7 +2,7 @@
 
 import pytest
 
-from chipotle_model.data import DataError, load_stores, parse_stores
+from chipotle_model.data import DataError, coordinate_warnings, load_stores, parse_stores
 
 HEADER = "state,location,address,latitude,longitude"
 GOOD = 'Maryland,Bethesda,"7600 Old Georgetown Rd Bethesda, MD 20814 US",38.98,-77.09'
@@ -45,8 +45,15 @@ def test_columns_may_come_in_any_order_and_with_extras():
         ("S,C,A,north,-77", "latitude", "not a number: 'north'"),
         ("S,C,A,,-77", "latitude", "not a number: ''"),
         ("S,C,A,39,west", "longitude", "not a number: 'west'"),
-        ("S,C,A,nan,-77", "latitude", "not a finite number"),
-        ("S,C,A,39,inf", "longitude", "not a finite number"),
+        ("S,C,A,nan,-77", "latitude", "not a number: 'nan'"),
+        ("S,C,A,39,inf", "longitude", "not a number: 'inf'"),
+        ("S,C,A,1e999,-77", "latitude", "not a finite number: '1e999'"),
+        # the API's number grammar: what it refuses in a query, training refuses in the data
+        ("S,C,A,3_9.1,-77", "latitude", "not a number: '3_9.1'"),
+        ("S,C,A,\uff13\uff19,-77", "latitude", "not a number: '\uff13\uff19'"),
+        ("S,C,A,0x1p5,-77", "latitude", "not a number: '0x1p5'"),
+        ("S,C,A,39,-77 W", "longitude", "not a number: '-77 W'"),
+        ("S,C,A," + "9" * 5000 + ",-77", "latitude", "not a finite number: '9999999999"),
         ("S,C,A,90.5,-77", "latitude", "outside [-90, 90]"),
         ("S,C,A,-91,-77", "latitude", "outside [-90, 90]"),
         ("S,C,A,39,180.01", "longitude", "outside [-180, 180]"),
@@ -59,6 +66,56 @@ def test_bad_values_name_the_line_and_column(row, column, problem):
     message = str(err.value)
     assert f"stores.csv, line 4, column '{column}'" in message
     assert problem in message
+
+
+@pytest.mark.parametrize("number", ["39", "+39.5", "39.", ".5", "-0.25e1", "3.9E+1"])
+def test_decimal_numbers_in_every_form_the_api_accepts_are_read(number):
+    stores, _, _ = parse(HEADER, f"S,C,A,{number},-77")
+    assert stores.latitude == [float(number)]
+
+
+def test_a_huge_number_is_refused_without_the_interpreters_digit_limit_message():
+    with pytest.raises(DataError) as err:
+        parse(HEADER, "S,C,A,39," + "1" * 5000)
+    assert "digits" not in str(err.value) and len(str(err.value)) < 200
+
+
+def test_a_duplicated_column_is_refused_with_its_positions():
+    with pytest.raises(DataError, match=r"line 1: duplicate column names \('latitude' is columns 4, 6\)"):
+        parse(HEADER + ",latitude", "S,C,A,39,-77,10")
+
+
+def test_an_unterminated_quote_is_named_as_such_at_the_line_it_opens():
+    with pytest.raises(DataError, match=r"stores.csv, line 3: unterminated quote"):
+        parse(HEADER, GOOD, 'S,C,"1 Main St,39,-77', "S,C,B,40,-78")
+
+
+def test_a_latitude_out_of_range_that_would_fit_as_a_longitude_hints_at_swapped_columns():
+    with pytest.raises(DataError, match=r"-122.4 is outside \[-90, 90\] \(are the latitude and longitude"):
+        parse(HEADER, "S,C,A,-122.4,37.8")
+
+
+def test_swapped_coordinates_are_a_warning_not_an_error(real_csv, tmp_path):
+    """The real (US) data with its coordinate columns exchanged, keeping the stores east
+    of 90 W, whose longitudes are valid latitudes: they land in Antarctica."""
+    lines = real_csv.read_text().splitlines()
+    header = lines[0].split(",")
+    swapped = lines[0].replace("latitude", "LAT").replace("longitude", "latitude").replace("LAT", "longitude")
+    east = [line for line in lines[1:] if -90 <= float(line.rsplit(",", 1)[1]) <= 0]
+    assert len(east) > 1000 and header[-2:] == ["latitude", "longitude"]
+    path = tmp_path / "swapped.csv"
+    path.write_text("\n".join([swapped, *east]) + "\n")
+    loaded = load_stores(path)
+    assert len(loaded.stores) == len(east)
+    [warning] = loaded.warnings
+    assert f"{len(east):,} of {len(east):,} stores lie beyond 60 degrees of latitude" in warning
+    assert "swapped" in warning and str(path) in warning
+    assert load_stores(real_csv).warnings == ()
+
+
+def test_stores_mostly_near_the_poles_but_not_swappable_raise_no_warning():
+    stores, _, _ = parse(HEADER, "S,C,A,78.2,15.6", "S,C,B,-77.8,166.7", "S,C,D,69.6,18.9")
+    assert coordinate_warnings(stores) == []  # Svalbard, McMurdo, Tromso: 166.7 is no latitude
 
 
 def test_missing_columns_are_named():

@@ -64,8 +64,11 @@ PULUMI_COMMANDS = {
     ("stack", "output"), ("stack", "rm"), ("stack", "init"), ("stack", "ls"),
     ("config", "set"), ("config", "rm"), ("config", "get"),
 }  # fmt: skip
-# The AWS CLI commands the docs may use (no AWS CLI on these machines).
-AWS_COMMANDS = {("logs", "filter-log-events")}
+# The AWS CLI commands the docs may use (aws help; no AWS CLI on these machines).
+AWS_COMMANDS = {
+    ("logs", "filter-log-events"), ("logs", "tail"), ("lambda", "list-versions-by-function"),
+    ("ecr", "delete-repository"), ("ecr", "describe-repositories"),
+}  # fmt: skip
 _FENCE = re.compile(r"(?:<!-- commands: ([\w-]+) -->\n)?```(sh|bash)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _INLINE = re.compile(r"`(\.venv/bin/python -m [^`]+)`")
 _SUBSTITUTION = re.compile(r"\$\(([^()]*)\)")

@@ -5,6 +5,7 @@ the bounded part CI runs (~20 s here).
 """
 
 import json
+import re
 import sys
 import tracemalloc
 
@@ -16,6 +17,7 @@ from chipotle_model.train import (
     EVALUATION_PAIR_BUDGET,
     EVALUATION_POINTS,
     brute_force_nearest_km,
+    estimated_seconds,
     evaluation_point_count,
     evaluation_points,
 )
@@ -57,6 +59,14 @@ def test_the_report_states_the_rule_and_every_checked_point_agrees(trained):
         agreement = report["agreement"][kind]
         assert agreement["points"] == evaluation_point_count(STORES) == EVALUATION_PAIR_BUDGET // STORES
         assert agreement["agree"] == agreement["points"]
+
+
+def test_the_printed_estimate_is_the_right_order_of_magnitude_at_scale(trained):
+    """Within a factor of 5 of the fit and check the run itself reported."""
+    run, _, _ = trained
+    took = sum(float(s) for s in re.findall(r"^(?:fit|check): .* in ([\d.]+) s$", run.stderr, re.MULTILINE))
+    assert f"fit and check {STORES:,} stores: about {estimated_seconds(STORES):.0f} s" in run.stderr
+    assert took / 5 < estimated_seconds(STORES) < took * 5
 
 
 def test_answers_are_exact_on_sampled_points(trained):

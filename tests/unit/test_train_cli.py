@@ -1,37 +1,37 @@
 """The training CLI: exit codes, report, and fetching the data set when it is absent."""
 
 import json
+import re
+import resource
+import signal
 import subprocess
 import sys
-import types
+import time
 from pathlib import Path
 
 import pytest
 
 from chipotle_model import fetch, load_model
-from chipotle_model.train import main
+from chipotle_model.train import estimated_seconds, main
+from tests.support import fake_kagglehub
 
 HEADER = "state,location,address,latitude,longitude\n"
 ROWS = "S,C,1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\nS,C,2 b st,40.0,-75.0\n"
 
 
-def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count, tmp_path):
-    out, report = tmp_path / "m.joblib", tmp_path / "r.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chipotle_model.train",
-            "--data",
-            str(real_csv),
-            "--out",
-            str(out),
-            "--report",
-            str(report),
-        ],
+def train_process(*args: str, preexec_fn=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "chipotle_model.train", *args],
         capture_output=True,
         text=True,
+        timeout=300,
+        preexec_fn=preexec_fn,
     )
+
+
+def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count, tmp_path):
+    out, report = tmp_path / "m.joblib", tmp_path / "r.json"
+    proc = train_process("--data", str(real_csv), "--out", str(out), "--report", str(report))
     assert proc.returncode == 0, proc.stderr
     written = json.loads(report.read_text())
     assert written == json.loads(proc.stdout)
@@ -44,22 +44,134 @@ def test_trains_on_the_real_csv_and_writes_the_report(real_csv, real_store_count
     assert load_model(out).metadata["report"] == written
 
 
+def test_the_phases_are_printed_with_counts_and_times_after_an_estimate(real_csv, real_store_count, tmp_path):
+    proc = train_process(
+        "--data", str(real_csv), "--out", str(tmp_path / "m.joblib"), "--report", str(tmp_path / "r.json")
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    time, n = r"in \d+\.\d\d s", f"{real_store_count:,}"
+    expected = [
+        rf"reading {real_csv} \([\d,]+ bytes\) \.\.\.",
+        rf"read: {n} stores from {n} rows \(0 exact duplicates dropped\) {time}",
+        rf"fit and check {real_store_count:,} stores: about \d+ s",
+        rf"fit: KDTree over {real_store_count:,} stores {time}",
+        rf"check: 20,000 of 20,000 points agree with brute force {time}",
+        rf"write: {tmp_path / 'm.joblib'} \([\d,]+ bytes\) and {tmp_path / 'r.json'} {time}",
+        rf"trained {real_store_count:,} stores in \d+\.\d s",
+    ]
+    assert len(lines) == len(expected), lines
+    for line, pattern in zip(lines, expected):
+        assert re.fullmatch(pattern, line), (line, pattern)
+
+
+def test_the_estimate_is_the_right_order_of_magnitude(real_csv, real_store_count, tmp_path):
+    """Within a factor of 5 of the real time of fit + check on this machine."""
+    started = time.perf_counter()
+    assert main(["--data", str(real_csv), "--out", str(tmp_path / "m.joblib")]) == 0
+    took = time.perf_counter() - started
+    assert took / 5 < estimated_seconds(real_store_count) < took * 5
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--out", "{dir}"], "--out {dir} is a directory; give a file path such as {dir}/model.joblib"),
+        (
+            ["--out", "{file}/m.joblib"],
+            "--out {file}/m.joblib cannot be written: {file} is a file, not a directory",
+        ),
+        (
+            ["--out", "{dir}/m.joblib", "--report", "{file}/r.json"],
+            "--report {file}/r.json cannot be written",
+        ),
+        (
+            ["--out", "{dir}/m.joblib", "--report", "{dir}/m.joblib"],
+            "--report {dir}/m.joblib is the same file as --out",
+        ),
+        (["--out", "{dir}/m.joblib", "--report", "{dir}"], "--report {dir} is a directory"),
+    ],
+)
+def test_output_paths_are_checked_before_training_with_exit_2_and_one_line(
+    real_csv, tmp_path, arguments, problem
+):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    (tmp_path / "m.joblib").write_bytes(b"the previous model")
+    fill = {"dir": tmp_path, "file": a_file}
+    proc = train_process("--data", str(real_csv), *(argument.format(**fill) for argument in arguments))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {problem.format(**fill)}"), proc.stderr
+    assert proc.stderr.count("\n") == 1  # one line: nothing was read or trained first, no traceback
+    assert (tmp_path / "m.joblib").read_bytes() == b"the previous model"
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), not the process
+
+    return apply
+
+
+def test_a_write_that_fails_part_way_keeps_the_previous_model_and_report_byte_for_byte(
+    real_csv, real_artifact, tmp_path
+):
+    out, report = tmp_path / "model.joblib", tmp_path / "report.json"
+    out.write_bytes(real_artifact.read_bytes())
+    report.write_text('{"previous": "report"}\n')
+    before = {path: path.read_bytes() for path in (out, report)}
+    assert len(before[out]) > 200_000
+    proc = train_process(
+        "--data",
+        str(real_csv),
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+        preexec_fn=_limit_file_size(100_000),
+    )
+    assert proc.returncode == 2
+    last = proc.stderr.splitlines()[-1]
+    assert last == f"error: cannot write {out}: File too large; the previous files are unchanged"
+    assert "Traceback" not in proc.stderr
+    assert {path: path.read_bytes() for path in (out, report)} == before
+    assert sorted(tmp_path.iterdir()) == [out, report]  # no temporary file left behind
+    load_model(out)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (HEADER.strip() + ",latitude\nS,C,1 a st,39.0,-77.0,1\n", "line 1: duplicate column names"),
+        (HEADER + 'S,C,"1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\n', "line 2: unterminated quote"),
+        (HEADER + "S,C,1 a st,3_9.0,-77.0\n", "line 2, column 'latitude': not a number: '3_9.0'"),
+        ("", "the file is empty"),
+    ],
+)
+def test_bad_data_exits_2_with_one_line_naming_the_file(tmp_path, text, problem):
+    csv = tmp_path / "stores.csv"
+    csv.write_text(text)
+    proc = train_process("--data", str(csv), "--out", str(tmp_path / "m.joblib"))
+    assert proc.returncode == 2
+    error = proc.stderr.splitlines()[-1]
+    assert error.startswith(f"error: {csv}") and problem in error, error
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_swapped_coordinates_train_with_a_warning(tmp_path):
+    csv = tmp_path / "swapped.csv"
+    csv.write_text(HEADER + "S,C,1 a st,-77.0,39.0\nS,C,2 b st,-75.0,40.0\n")
+    proc = train_process("--data", str(csv), "--out", str(tmp_path / "m.joblib"))
+    assert proc.returncode == 0
+    assert f"warning: {csv}: 2 of 2 stores lie beyond 60 degrees of latitude" in proc.stderr
+
+
 def test_bad_data_exits_2_with_the_line_and_column_on_stderr(tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text(HEADER + "S,C,1 a st,39.0,-77.0\nS,C,2 b st,ninety,-75.0\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chipotle_model.train",
-            "--data",
-            str(csv),
-            "--out",
-            str(tmp_path / "m.joblib"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = train_process("--data", str(csv), "--out", str(tmp_path / "m.joblib"))
     assert proc.returncode == 2
     assert "line 3, column 'latitude': not a number: 'ninety'" in proc.stderr
     assert not (tmp_path / "m.joblib").exists()
@@ -78,12 +190,6 @@ def in_empty_project(tmp_path, monkeypatch):
     """cwd without data/: the default data path is absent."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def fake_kagglehub(monkeypatch, download):
-    module = types.ModuleType("kagglehub")
-    module.dataset_download = download
-    monkeypatch.setitem(sys.modules, "kagglehub", module)
 
 
 def test_absent_default_data_is_fetched_from_kaggle(in_empty_project, monkeypatch, capsys):
