@@ -1,8 +1,8 @@
 """A numpy-only Lambda handler for bench/numpy_only.py: what scikit-learn costs at serve time.
 
 No scikit-learn, scipy or joblib is imported: the stores come as arrays exported from
-the training artifact (stores.npz: 3-D unit vectors, latitudes, longitudes; stores.json:
-the per-store result fields). The nearest store is the one whose unit vector has the
+the training artifact (stores.npz: 3-D unit vectors and the store table's columns, read
+by chipotle_model.table). The nearest store is the one whose unit vector has the
 largest dot product with the query's (largest cosine = smallest great-circle angle):
 an exact brute-force search over all stores. Answers GET /?lat&long[&k] and
 POST / {"points": [...]} with our API's answers, built by chipotle_model.response (which
@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from chipotle_model.response import StoreRecords, batch_answer, nearest_answer
+from chipotle_model.table import StoreTable
 
 DATA_DIR = os.environ.get("NUMPY_MODEL_DIR", os.path.dirname(os.path.abspath(__file__)))
 EARTH_RADIUS_KM = 6371.0088
@@ -25,10 +26,9 @@ CHUNK = 1024  # batch rows per matrix product: 1,024 x stores float64
 
 _arrays = np.load(os.path.join(DATA_DIR, "stores.npz"))
 UNITS = np.ascontiguousarray(_arrays["units"])
-LAT = _arrays["latitude"]
-LON = _arrays["longitude"]
-with open(os.path.join(DATA_DIR, "stores.json")) as f:
-    RECORDS = StoreRecords(json.load(f))
+STORES = StoreTable.from_arrays(_arrays)
+LAT, LON = STORES.latitude, STORES.longitude
+RECORDS = StoreRecords.from_table(STORES)
 JSON = {"Content-Type": "application/json"}
 if os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # under a Lambda runtime: prove the claim
     assert "sklearn" not in sys.modules and "scipy" not in sys.modules, "scikit-learn was imported"

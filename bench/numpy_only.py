@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import StoreRecords, load_model
+from chipotle_model import load_model
 from chipotle_model.api import LocalContext, create_api, make_logger
 from chipotle_model.train import brute_force_nearest_km
 from infra import build_spec
@@ -48,14 +48,13 @@ def artifact_from_image(image: str, dest: Path) -> Path:
 
 
 def export_arrays(model, dest: Path) -> None:
-    """The arrays the numpy handler serves from: unit vectors straight out of the fitted tree."""
-    np.savez(
-        dest / "stores.npz",
-        units=np.asarray(model._tree.data),
-        latitude=np.asarray(model.stores.latitude, dtype=np.float64),
-        longitude=np.asarray(model.stores.longitude, dtype=np.float64),
-    )
-    (dest / "stores.json").write_text(json.dumps(StoreRecords.from_table(model.stores).base))
+    """The arrays the numpy handler serves from: unit vectors straight out of the fitted tree,
+    and the store table's columns as the artifact holds them."""
+    columns = {  # string blobs as uint8 arrays: np.savez would store bytes as fixed-width "S"
+        name: np.frombuffer(value, dtype=np.uint8) if isinstance(value, bytes) else value
+        for name, value in model.stores.to_arrays().items()
+    }
+    np.savez(dest / "stores.npz", units=np.asarray(model._tree.data), **columns)
 
 
 def serve_time_packages_mb(image: str) -> float:

@@ -20,6 +20,7 @@ from tests.support import REPO_ROOT, real_csv, repo_data_csv
 from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
     IMAGE_PREFIX,
     LambdaContainer,
+    ModelImages,
     build_model_images,
     cold_start,
     docker,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 # public name -> the module that defines it
 _EXPORTS = {
     "DataError": "data",
-    "StoreTable": "data",
+    "StoreTable": "table",
     "load_stores": "data",
     "InvalidQuery": "geo",
     "haversine_km": "geo",
@@ -28,10 +28,11 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
-    from .data import DataError, StoreTable, load_stores  # noqa: F401
+    from .data import DataError, load_stores  # noqa: F401
     from .geo import InvalidQuery, haversine_km  # noqa: F401
     from .model import MAX_K, ModelLoadError, ModelVersionMismatch, NearestStoreModel, load_model  # noqa: F401
     from .response import RESULT_FIELDS, StoreRecords  # noqa: F401
+    from .table import StoreTable  # noqa: F401
 
 
 def __getattr__(name: str):

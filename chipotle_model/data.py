@@ -17,6 +17,7 @@ import numpy as np
 
 from .geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from .params import DECIMAL as DECIMAL_NUMBER  # the API's number grammar, declared once
+from .table import StoreTable
 
 COLUMNS = ("state", "location", "address", "latitude", "longitude")
 # Coordinates look swapped when most stores lie beyond this latitude (the polar regions,
@@ -26,20 +27,6 @@ POLAR_LATITUDE = 60.0
 
 class DataError(ValueError):
     """The data set cannot be trained on; the message names the file, line and column."""
-
-
-@dataclass(frozen=True)
-class StoreTable:
-    """The stores as plain Python lists (picklable without pandas), one entry per store."""
-
-    state: list[str]
-    city: list[str]  # the CSV's `location` column
-    address: list[str]
-    latitude: list[float]
-    longitude: list[float]
-
-    def __len__(self) -> int:
-        return len(self.address)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ import joblib
 import numpy as np
 from sklearn.neighbors import KDTree
 
-from .data import StoreTable
 from .files import replaced_together
 from .geo import InvalidQuery, haversine_km, unit_vectors, validate_coordinates
+from .table import StoreTable
 
-ARTIFACT_FORMAT = 1
+# 2: the store table as numpy columns (chipotle_model.table); 1 held Python lists.
+ARTIFACT_FORMAT = 2
 MAX_K = 20
 # Loading refuses an artifact whose pickled estimator came from other versions of these.
 CHECKED_PACKAGES = ("scikit-learn", "numpy")
@@ -110,7 +111,7 @@ class NearestStoreModel:
         artifact = {
             "format": ARTIFACT_FORMAT,
             "metadata": self.metadata,
-            "stores": self.stores,
+            "stores": self.stores.to_arrays(),  # plain arrays: joblib writes each in one piece
             "estimator": self._tree,
         }
         with replaced_together([path]) as (temporary,):
@@ -144,7 +145,13 @@ def load_model(path: str | Path) -> NearestStoreModel:
             f"{path} was made with {details}; retrain it with the pinned versions in "
             "requirements/constraints.txt so training and serving share one environment"
         )
-    return NearestStoreModel(artifact["estimator"], artifact["stores"], artifact["metadata"])
+    try:
+        stores = StoreTable.from_arrays(artifact["stores"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{path} is a damaged artifact: its store table is malformed ({exc!r}); {_rebuild(path)}"
+        ) from exc
+    return NearestStoreModel(artifact["estimator"], stores, artifact["metadata"])
 
 
 def _rebuild(path: Path) -> str:
@@ -178,8 +185,9 @@ def _read_artifact(path: Path) -> object:
         ) from exc
 
 
-# What each part of an artifact must be, checked before any of it is used.
-_ARTIFACT_PARTS = {"metadata": dict, "stores": StoreTable, "estimator": KDTree}
+# What each part of an artifact must be, checked before any of it is used ("stores": the
+# store table's columns, StoreTable.to_arrays).
+_ARTIFACT_PARTS = {"metadata": dict, "stores": dict, "estimator": KDTree}
 
 
 def _validated(artifact: object, path: Path) -> dict:

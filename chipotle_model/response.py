@@ -6,7 +6,7 @@ handler that answers without scikit-learn can build the very same records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,7 +14,7 @@ import numpy as np
 from .geo import km_to_miles
 
 if TYPE_CHECKING:
-    from .data import StoreTable
+    from .table import StoreTable
 
 # One store in an answer, in this order.
 RESULT_FIELDS = ("address", "city", "state", "latitude", "longitude", "distance_km", "distance_miles")
@@ -23,32 +23,45 @@ DISTANCE_DECIMALS = 3
 
 
 class StoreRecords:
-    """The per-store part of every answer, built once per model so that answering a query
-    only adds the distances."""
+    """The per-store part of every answer, read from the store table's columns for the
+    stores answered only: a request costs O(records returned), whatever the store count
+    (nothing per store is built at load, so INIT does not grow with the data either)."""
 
-    def __init__(self, base: Sequence[Mapping[str, Any]]):
-        self.base = [dict(record) for record in base]
+    def __init__(self, stores: StoreTable):
+        self._stores = stores
 
     @classmethod
     def from_table(cls, stores: StoreTable) -> StoreRecords:
-        return cls(
-            {"address": a, "city": c, "state": s, "latitude": la, "longitude": lo}
-            for a, c, s, la, lo in zip(
-                stores.address, stores.city, stores.state, stores.latitude, stores.longitude
-            )
-        )
+        return cls(stores)
 
     def __len__(self) -> int:
-        return len(self.base)
+        return len(self._stores)
 
     def rows(self, distances_km: np.ndarray, indices: np.ndarray) -> list[dict]:
         """One record (RESULT_FIELDS) per (distance, index) pair of two 1-D arrays."""
+        indices = np.asarray(indices, dtype=np.intp)
+        stores = self._stores
         km = np.round(distances_km, DISTANCE_DECIMALS).tolist()
         miles = np.round(km_to_miles(distances_km), DISTANCE_DECIMALS).tolist()
-        base = self.base
         return [
-            {**base[i], "distance_km": d_km, "distance_miles": d_mi}
-            for i, d_km, d_mi in zip(np.asarray(indices).tolist(), km, miles)
+            {
+                "address": address,
+                "city": city,
+                "state": state,
+                "latitude": latitude,
+                "longitude": longitude,
+                "distance_km": d_km,
+                "distance_miles": d_mi,
+            }
+            for address, city, state, latitude, longitude, d_km, d_mi in zip(
+                stores.address.take(indices),
+                stores.city.take(indices),
+                stores.state.take(indices),
+                stores.latitude[indices].tolist(),
+                stores.longitude[indices].tolist(),
+                km,
+                miles,
+            )
         ]
 
 

@@ -9,8 +9,15 @@ import joblib
 import numpy as np
 import pytest
 
-from chipotle_model import ModelLoadError, ModelVersionMismatch, NearestStoreModel, StoreTable, load_model
-from chipotle_model.model import runtime_versions
+from chipotle_model import (
+    ModelLoadError,
+    ModelVersionMismatch,
+    NearestStoreModel,
+    StoreRecords,
+    StoreTable,
+    load_model,
+)
+from chipotle_model.model import ARTIFACT_FORMAT, runtime_versions
 
 STORES = StoreTable(
     state=["A", "B"],
@@ -31,6 +38,52 @@ def test_round_trip_keeps_answers_and_metadata(tmp_path):
     lat, lon = rng.uniform(-90, 90, 100), rng.uniform(-180, 180, 100)
     for got, want in zip(loaded.query(lat, lon, k=2), model.query(lat, lon, k=2)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_columnar_artifact_round_trips_every_field_including_empty_and_non_ascii(tmp_path):
+    stores = StoreTable(
+        state=["", "Île-de-France", "Tōkyō", "Maryland"],
+        city=["Zürich", "", "東京", "Bethesda"],
+        address=["Bahnhofstraße 1", "1 Rue de Rivoli", "丸の内 1-1 🌮", "7600 Old Georgetown Rd"],
+        latitude=[47.3769, 48.8606, 35.6812, -89.999999999],
+        longitude=[8.5417, 2.3376, 139.7671, 179.999999999999],
+    )
+    model = NearestStoreModel.fit(stores, data_sha256="abc")
+    loaded = load_model(model.save(tmp_path / "m.joblib"))
+    assert loaded.stores == stores
+    for name in ("state", "city", "address"):
+        assert list(getattr(loaded.stores, name)) == list(getattr(stores, name))
+    for name in ("latitude", "longitude"):  # every bit of every coordinate
+        assert getattr(loaded.stores, name).tobytes() == getattr(stores, name).tobytes()
+    records = StoreRecords.from_table(loaded.stores).rows(np.zeros(4), np.arange(4))
+    assert [(r["state"], r["city"], r["address"]) for r in records] == list(
+        zip(stores.state, stores.city, stores.address)
+    )
+
+
+def test_the_artifact_holds_the_store_table_as_a_few_large_values(tmp_path):
+    """No per-store Python objects: loading is a few large reads whatever the store count."""
+    path = NearestStoreModel.fit(STORES).save(tmp_path / "m.joblib")
+    stores = joblib.load(path)["stores"]
+    assert len(stores) == 8  # latitude, longitude; for state, city, address: a blob and its offsets
+    for name, value in stores.items():
+        if name.endswith("_utf8"):
+            assert isinstance(value, bytes)
+        else:
+            assert isinstance(value, np.ndarray) and value.dtype.kind in "fi"
+
+
+def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_path):
+    model = NearestStoreModel.fit(STORES)
+    artifact = {"format": 1, "metadata": model.metadata, "stores": STORES, "estimator": model._tree}
+    joblib.dump(artifact, tmp_path / "v1.joblib")
+    with pytest.raises(ModelLoadError, match=r"artifact of format 1; this version reads format 2; rebuild"):
+        load_model(tmp_path / "v1.joblib")
+    arrays = STORES.to_arrays()
+    del arrays["address_utf8"]
+    joblib.dump({**artifact, "format": 2, "stores": arrays}, tmp_path / "broken.joblib")
+    with pytest.raises(ModelLoadError, match=r"damaged artifact: its store table is malformed .*_utf8"):
+        load_model(tmp_path / "broken.joblib")
 
 
 def test_metadata_records_the_environment_and_data(real_model):
@@ -58,7 +111,12 @@ def test_a_missing_file_is_refused_with_the_command_that_makes_one(tmp_path):
 
 def _artifact(**changes) -> dict:
     model = NearestStoreModel.fit(STORES)
-    artifact = {"format": 1, "metadata": model.metadata, "stores": STORES, "estimator": model._tree}
+    artifact = {
+        "format": ARTIFACT_FORMAT,
+        "metadata": model.metadata,
+        "stores": STORES.to_arrays(),
+        "estimator": model._tree,
+    }
     artifact.update(changes)
     return {key: value for key, value in artifact.items() if value is not _DROP}
 
@@ -90,7 +148,7 @@ MALFORMED = {
     ),
     "stores a list": (
         lambda path: joblib.dump(_artifact(stores=[1, 2]), path),
-        "'stores' should be a StoreTable, found a list",
+        "'stores' should be a dict, found a list",
     ),
     "no estimator": (
         lambda path: joblib.dump(_artifact(estimator=_DROP), path),

@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chipotle_model.geo import haversine_km
 from chipotle_model.train import brute_force_nearest_km, evaluation_points
+from tests.support.strategies import points as anywhere
 
 TOLERANCE_KM = 1e-6  # a tie broken the other way is as correct as any
 
@@ -68,3 +71,26 @@ def test_nearest_batch_matches_brute_force_in_input_order(real_model, stores):
     ]
     want = brute_force_nearest_km(*stores, lat, lon)
     assert np.allclose(got, want, atol=1e-3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stores=st.lists(anywhere, min_size=1, max_size=50),
+    points=st.lists(anywhere, min_size=1, max_size=20),
+)
+def test_the_brute_force_reference_is_the_haversine_minimum_anywhere(stores, points):
+    s_lat, s_lon = np.array(stores).T
+    lat, lon = np.array(points).T
+    want = haversine_km(lat[:, None], lon[:, None], s_lat[None], s_lon[None]).min(axis=1)
+    assert np.allclose(brute_force_nearest_km(s_lat, s_lon, lat, lon), want, rtol=0, atol=1e-9)
+
+
+def test_the_brute_force_reference_resolves_millimetres_and_checks_every_block():
+    rng = np.random.default_rng(4)
+    # more stores than one block and more points than one block, the nearest in the last block
+    s_lat, s_lon = rng.uniform(-60, 60, 5_000), rng.uniform(-180, 180, 5_000)
+    lat, lon = s_lat[-300:] + 1e-8, s_lon[-300:] - 1e-8  # ~1.5 mm from the last 300 stores
+    want = haversine_km(lat[:, None], lon[:, None], s_lat[None], s_lon[None]).min(axis=1)
+    got = brute_force_nearest_km(s_lat, s_lon, lat, lon)
+    assert np.all(want < 2e-6)
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-12)

@@ -7,13 +7,7 @@ from hypothesis import strategies as st
 from chipotle_model import NearestStoreModel, StoreTable
 from chipotle_model.data import parse_stores
 from chipotle_model.geo import haversine_km
-
-latitudes = st.floats(-90, 90, allow_nan=False)
-longitudes = st.floats(-180, 180, allow_nan=False)
-# Points that crowd the awkward places: the antimeridian and the poles.
-seam_longitudes = st.one_of(longitudes, st.floats(179.0, 180.0), st.floats(-180.0, -179.0))
-polar_latitudes = st.one_of(latitudes, st.floats(88.0, 90.0), st.floats(-90.0, -88.0))
-points = st.tuples(polar_latitudes, seam_longitudes)
+from tests.support.strategies import latitudes, longitudes, points
 
 
 def table(coords) -> StoreTable:
