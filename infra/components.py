@@ -105,24 +105,11 @@ class ModelImages(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ModelImages", name, None, opts)
         self.training = None
-        depends_on = []
         if archive is not None:
-            self.training = docker.Image(
-                f"{name}-training",
-                build=docker_build(build.training),
-                image_name=archive.url.apply(lambda url: f"{url}:{build.model_version}"),
-                registry=archive.registry,
-                skip_push=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            depends_on = [self.training]  # built first: the serving build reuses its stage
-        self.serving = docker.Image(
-            f"{name}-serving",
-            build=docker_build(build.serving),
-            image_name=repository.url.apply(lambda url: f"{url}:{build.serving_tag}"),
-            registry=repository.registry,
-            skip_push=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            self.training = self._pushed(f"{name}-training", build.training, archive, build.model_version)
+        # built after the training image, when there is one: the serving build reuses its stage
+        self.serving = self._pushed(
+            f"{name}-serving", build.serving, repository, build.serving_tag, after=self.training
         )
         self.serving_tag = build.serving_tag
         self.model_version = build.model_version
@@ -130,6 +117,19 @@ class ModelImages(pulumi.ComponentResource):
         self.image_uri: pulumi.Output[str] = self.serving.repo_digest
         self.training_image = self.training.repo_digest if self.training else None
         self.register_outputs({"image_uri": self.image_uri, "training_image": self.training_image})
+
+    def _pushed(
+        self, name: str, spec: build_spec.ImageBuild, to: ImageRepository, tag: str, after=None
+    ) -> docker.Image:
+        """`spec` built and pushed to `to` as `tag`."""
+        return docker.Image(
+            name,
+            build=docker_build(spec),
+            image_name=to.url.apply(lambda url: f"{url}:{tag}"),
+            registry=to.registry,
+            skip_push=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[after] if after else []),
+        )
 
 
 class ServingFunction(pulumi.ComponentResource):
