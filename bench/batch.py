@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -23,7 +21,7 @@ import numpy as np
 
 from bench import support
 from chipotle_model import NearestStoreModel, StoreRecords, load_model, load_stores
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.api import LocalContext
 from chipotle_model.params import MAX_POINTS
 from chipotle_model.train import brute_force_nearest_km
 
@@ -44,8 +42,7 @@ def main() -> None:
         model = load_model(
             NearestStoreModel.fit(load_stores(support.csv_path()).stores).save(Path(tmp) / "m")
         )
-    devnull = open(os.devnull, "w")  # noqa: SIM115
-    api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))
+    api = support.quiet_api(model)
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     points = support.query_points(lat, lon, n, seed=5)
     truth = brute_force_nearest_km(lat, lon, points[:, 0], points[:, 1])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import numpy as np
 
 from bench import support
 from chipotle_model import load_model
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.api import LocalContext
 from chipotle_model.train import brute_force_nearest_km
 from infra import build_spec
 from tests.support.docker import docker
@@ -86,8 +85,7 @@ def main() -> None:
         os.environ["NUMPY_MODEL_DIR"] = str(handlers.path)
         sys.path.insert(0, str(handlers.path))
         numpy_handler = importlib.import_module("numpy_handler")
-        devnull = open(os.devnull, "w")  # noqa: SIM115
-        api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))
+        api = support.quiet_api(model)
         report(image, model, api, numpy_handler, handlers, args)
     finally:
         handlers.cleanup()

@@ -7,6 +7,8 @@ the real Runtime Interface Emulator, as the image tests run them.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -193,3 +195,20 @@ def lambda_cost(duration_ms: float, memory_mb: int, *, requests: bool = True) ->
     return billed_s * memory_mb / 1024 * PRICE_PER_GB_SECOND + (
         PRICE_PER_MILLION_REQUESTS / 1e6 if requests else 0.0
     )
+
+
+def quiet_api(model):
+    """The API around `model` as Lambda runs it (log lines and EMF metric records written),
+    writing to a discarded stream instead of this benchmark's output."""
+    from chipotle_model.api import create_api, make_logger
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
+    api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))
+    handler = api.handler
+
+    def quiet(event, context):
+        with contextlib.redirect_stdout(devnull):  # the EMF records are printed
+            return handler(event, context)
+
+    api.handler = quiet
+    return api

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import pickle
 import tempfile
 from datetime import UTC, datetime
@@ -25,7 +23,7 @@ import numpy as np
 from bench import support
 from bench.original import original_handler, train_original
 from chipotle_model import NearestStoreModel, load_model, load_stores
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.api import LocalContext
 from chipotle_model.geo import unit_vectors
 from chipotle_model.train import brute_force_nearest_km
 
@@ -39,8 +37,7 @@ def build(csv: Path, workdir: Path):
     model = NearestStoreModel.fit(load_stores(csv).stores)
     artifact = model.save(workdir / "model.joblib")
     model = load_model(artifact)
-    devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
-    api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))
+    api = support.quiet_api(model)
     pickle_path = workdir / "original.pkl"
     with pickle_path.open("wb") as f:
         pickle.dump(train_original(str(csv)), f)
