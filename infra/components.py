@@ -170,18 +170,7 @@ class ServingFunction(pulumi.ComponentResource):
             policy=self.log_group.arn.apply(lambda arn: json.dumps(policies.logging_policy(arn))),
             opts=child,
         )
-        depends_on = [self.logging, self.log_group]
-        if settings.operations.tracing:
-            # X-Ray's write actions have no resource-level permissions: AWS's managed policy
-            # (Resource "*") is the one wildcard, and only while tracing is on.
-            depends_on.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-tracing",
-                    role=self.role.name,
-                    policy_arn=aws.iam.ManagedPolicy.AWSX_RAY_DAEMON_WRITE_ACCESS,
-                    opts=child,
-                )
-            )
+        depends_on = [self.logging, self.log_group, *self._tracing_permission(name, settings)]
         self.function = aws.lambda_.Function(
             name,
             package_type="Image",
@@ -207,15 +196,7 @@ class ServingFunction(pulumi.ComponentResource):
             **_alias_routing(settings, self.published_version),
             opts=child,
         )
-        self.provisioned = None
-        if settings.cold_start == "provisioned":
-            self.provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
-                f"{name}-provisioned",
-                function_name=self.function.name,
-                qualifier=self.alias.name,
-                provisioned_concurrent_executions=settings.provisioned_concurrency,
-                opts=child,
-            )
+        self.provisioned = self._provisioned_concurrency(name, settings)
         # The version most requests go to (a canary's new version gets canaryWeight of them).
         self.live_version: pulumi.Output[str] = self.alias.function_version
         self.register_outputs(
@@ -225,6 +206,32 @@ class ServingFunction(pulumi.ComponentResource):
                 "live_version": self.live_version,
                 "alias_arn": self.alias.arn,
             }
+        )
+
+    def _tracing_permission(self, name: str, settings: Settings) -> list:
+        """X-Ray's write actions have no resource-level permissions: AWS's managed policy
+        (Resource "*") is the stack's one wildcard, and only while tracing is on."""
+        if not settings.operations.tracing:
+            return []
+        return [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-tracing",
+                role=self.role.name,
+                policy_arn=aws.iam.ManagedPolicy.AWSX_RAY_DAEMON_WRITE_ACCESS,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        ]
+
+    def _provisioned_concurrency(self, name: str, settings: Settings):
+        """With coldStart provisioned: environments of `live` kept initialised."""
+        if settings.cold_start != "provisioned":
+            return None
+        return aws.lambda_.ProvisionedConcurrencyConfig(
+            f"{name}-provisioned",
+            function_name=self.function.name,
+            qualifier=self.alias.name,
+            provisioned_concurrent_executions=settings.provisioned_concurrency,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

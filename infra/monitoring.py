@@ -130,22 +130,10 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
     ]
     handler = f'{{{HANDLER_NAMESPACE},route,service}} service="{service}"'
 
-    def metrics(title: str, rows: list, *, x: int, y: int, stat: str = "Sum") -> dict:
-        return {
-            "type": "metric",
-            "x": x,
-            "y": y,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": watched.region,
-                "stat": stat,
-                "period": PERIOD_S,
-                "view": "timeSeries",
-                "metrics": rows,
-            },
-        }
+    def search(metric: str) -> list:
+        return [
+            {"expression": f"SEARCH('{handler} MetricName=\"{metric}\"', 'Sum', {PERIOD_S})", "label": ""}
+        ]
 
     share_query = (
         f"SOURCE '{watched.log_group}' | filter message = \"request\" "
@@ -153,21 +141,11 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
     )
     return {
         "widgets": [
-            metrics(
-                "Requests",
-                [
-                    ["AWS/ApiGateway", "Count", *api, {"label": "API requests"}],
-                    [
-                        {
-                            "expression": f"SEARCH('{handler} MetricName=\"Requests\"', 'Sum', {PERIOD_S})",
-                            "label": "",
-                        }
-                    ],
-                ],
-                x=0,
-                y=0,
+            _metric_widget(
+                watched, "Requests", [["AWS/ApiGateway", "Count", *api], search("Requests")], x=0, y=0
             ),
-            metrics(
+            _metric_widget(
+                watched,
                 "Errors",
                 [
                     ["AWS/ApiGateway", "4xx", *api],
@@ -177,7 +155,8 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
                 x=12,
                 y=0,
             ),
-            metrics(
+            _metric_widget(
+                watched,
                 "Latency (ms)",
                 [
                     ["AWS/ApiGateway", "Latency", *api, {"stat": "p50"}],
@@ -189,35 +168,48 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
                 y=6,
                 stat="p99",
             ),
-            metrics(
+            _metric_widget(
+                watched,
                 "Cold starts and throttles",
                 [
-                    [
-                        {
-                            "expression": f"SEARCH('{handler} MetricName=\"ColdStart\"', 'Sum', {PERIOD_S})",
-                            "label": "",
-                        }
-                    ],
+                    search("ColdStart"),
                     ["AWS/Lambda", "Throttles", *function],
                     ["AWS/Lambda", "ConcurrentExecutions", *function, {"stat": "Maximum"}],
                 ],
                 x=12,
                 y=6,
             ),
-            {
-                "type": "log",
-                "x": 0,
-                "y": 12,
-                "width": 24,
-                "height": 6,
-                "properties": {
-                    "title": "Share of traffic and errors by model version",
-                    "region": watched.region,
-                    "query": share_query,
-                    "view": "pie",
-                },
-            },
+            _log_widget(watched, "Share of traffic and errors by model version", share_query, y=12),
         ]
+    }
+
+
+def _metric_widget(watched: Watched, title: str, rows: list, *, x: int, y: int, stat: str = "Sum") -> dict:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": watched.region,
+            "stat": stat,
+            "period": PERIOD_S,
+            "view": "timeSeries",
+            "metrics": rows,
+        },
+    }
+
+
+def _log_widget(watched: Watched, title: str, query: str, *, y: int) -> dict:
+    return {
+        "type": "log",
+        "x": 0,
+        "y": y,
+        "width": 24,
+        "height": 6,
+        "properties": {"title": title, "region": watched.region, "query": query, "view": "pie"},
     }
 
 
