@@ -33,7 +33,6 @@ from tests.support.docker import (  # noqa: F401  (the benchmarks use them as su
 from tests.support.events import point_event, points_event  # noqa: F401
 
 ORIGINAL_IMAGE_DIR = REPO_ROOT / "bench" / "original_image"
-ORIGINAL_PICKLE = "/var/task/model.pkl"
 
 # Lambda x86_64 prices (us-east-1), as published on aws.amazon.com/lambda/pricing; used on
 # PRICES_USED_ON, printed with each table.
@@ -187,14 +186,6 @@ class HandlerDir:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def lambda_cost(duration_ms: float, memory_mb: int, *, requests: bool = True) -> float:
-    """Dollars for one invocation billed at duration_ms (rounded up to 1 ms)."""
-    billed_s = np.ceil(duration_ms) / 1e3
-    return billed_s * memory_mb / 1024 * PRICE_PER_GB_SECOND + (
-        PRICE_PER_MILLION_REQUESTS / 1e6 if requests else 0.0
-    )
 
 
 def quiet_api(model):

@@ -173,10 +173,6 @@ def image_size_mb(tag: str) -> float:
     return int(docker("image", "inspect", "--format", "{{.Size}}", tag).stdout) / 1e6
 
 
-def image_id(tag: str) -> str:
-    return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
-
-
 def run_python(image: str, code: str) -> subprocess.CompletedProcess:
     return docker("run", "--rm", "--entrypoint", "python", image, "-c", code, check=False)
 
