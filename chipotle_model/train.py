@@ -37,6 +37,10 @@ EVALUATION_POINTS = 10_000  # per kind (uniform over the stores' region, and nea
 # fewer (1,000 at 1M stores), so the check takes a few seconds at any store count.
 EVALUATION_PAIR_BUDGET = 1_000_000_000
 NEAR_STORE_SPREAD_DEG = 0.5
+# An answer agrees with brute force when their distances differ by at most this (1 mm):
+# a tie is as right as any store, and near antipodes the two haversine forms differ by
+# up to ~0.5 mm (arcsin is ill-conditioned there).
+AGREEMENT_TOLERANCE_KM = 1e-6
 EVALUATION_SEED = 20240101
 # The brute force works on blocks of QUERY_BLOCK points x STORE_BLOCK stores: a few
 # float64 buffers of that size (~4 MB each) whatever the store count.
@@ -125,7 +129,7 @@ def evaluate(model: NearestStoreModel, n: int | None = None) -> dict:
         got_km, _ = model.query(lat, lon)
         true_km = brute_force_nearest_km(stores_lat, stores_lon, lat, lon)
         # a different store at the same distance (a tie) is as correct as any
-        agree = int(np.sum(np.abs(got_km[:, 0] - true_km) <= 1e-6))
+        agree = int(np.sum(np.abs(got_km[:, 0] - true_km) <= AGREEMENT_TOLERANCE_KM))
         agreement[kind] = {"points": len(lat), "agree": agree, "share": agree / len(lat)}
     return {
         "checked_points_rule": (
