@@ -11,8 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests import support
+
+# No per-example deadline: hypothesis's default (200 ms) fails an example for taking long,
+# which measures the machine, not the code (docs/design.md, "What a test may assert").
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

@@ -87,14 +87,14 @@ def test_a_client_that_expects_100_continue_gets_the_413_before_sending_the_body
             f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {BIG_BODY}\r\nExpect: 100-continue\r\n\r\n".encode()
         )
-        started = time.monotonic()
         answer = b""  # the 413 arrives although no byte of the body was sent
         while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
             chunk = sock.recv(65536)  # headers and body may come in separate reads
             if not chunk:
                 break
             answer += chunk
-        assert time.monotonic() - started < 2
+    # no "100 Continue" first: a client told to go on would send the body for nothing
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert_json_error(*parse(answer), 413, "over 10 MB")
 
 
@@ -130,11 +130,10 @@ def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answere
         with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
             # Content-Length larger than the body: the server waits for bytes that never come
             stalled.sendall(b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"po')
-            started = time.monotonic()
             for _ in range(20):
-                assert request(port, "GET", "/?lat=39&long=-77", timeout=5)[0] == 200
-            assert stalled.recv(1024) == b""  # closed by the server, not by our timeout
-            assert time.monotonic() - started < 5
+                assert request(port, "GET", "/?lat=39&long=-77", timeout=30)[0] == 200
+            # closed by the server (after its 1 s timeout), not by this socket's 10 s one
+            assert stalled.recv(1024) == b""
 
 
 def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
@@ -149,7 +148,9 @@ def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
             started = time.monotonic()
             assert request(port, "GET", "/health", timeout=15)[0] == 200
             waited = time.monotonic() - started
-            assert 0.5 < waited < 10, waited
+            # it waited for the idle timeout (1 s) to free a place: a lower bound, which a
+            # slow or loaded machine only makes longer (the request's timeout bounds the wait)
+            assert waited > 0.5, waited
         finally:
             for sock in idle:
                 sock.close()

@@ -1,6 +1,12 @@
 """The local server under load (loopback only, bounded in count and time): 20 concurrent
 clients, idle connections held open. The server runs as users run it, in its own process
-(`python -m chipotle_model serve`), so its latency and memory are its own."""
+(`python -m chipotle_model serve`), so its memory is its own.
+
+What is asserted is what does not depend on the machine's speed or load: every answer
+right, no error, flat memory, a new client served while idle connections stay open.
+Latency and throughput are figures of `python -m bench.local_server_load`
+(docs/benchmarks.md), not of a test.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,7 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
-import numpy as np
 import pytest
 
 from tests.support import REPO_ROOT
@@ -19,9 +23,11 @@ from tests.support.local_server import serve_process
 
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 500
-P99_LIMIT_MS = 50
 RSS_GROWTH_LIMIT_KB = 10 * 1024
 IDLE_CONNECTIONS = 200
+# The server closes a connection idle this long (http_transport.SETTINGS["channel_timeout"]):
+# a new client answered while every idle one is still open was not kept waiting for them.
+IDLE_TIMEOUT_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +36,7 @@ def server(real_artifact):
         yield process
 
 
-def run_clients(port: int) -> tuple[list, list, float]:
+def run_clients(port: int) -> tuple[list, list]:
     """The clients, in a process of their own (tests/support/load_clients.py)."""
     proc = subprocess.run(
         [
@@ -48,52 +54,51 @@ def run_clients(port: int) -> tuple[list, list, float]:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = json.loads(proc.stdout)
-    results = [((lat, lon), status, body, seconds) for lat, lon, status, body, seconds in run["results"]]
-    return results, run["errors"], run["elapsed"]
+    results = [((lat, lon), status, body) for lat, lon, status, body, _seconds in run["results"]]
+    return results, run["errors"]
 
 
-def test_20_concurrent_clients_get_every_answer_right_quickly_in_flat_memory(
-    server, real_model, measurements
-):
+def test_20_concurrent_clients_get_every_answer_right_in_flat_memory(server, real_model):
     for _ in range(300):  # warm up: first-use costs, allocator pools
         assert server.request("GET", "/?lat=39&long=-77")[0] == 200
     rss_before = server.rss_kb()
-    results, errors, elapsed = run_clients(server.port)
+    results, errors = run_clients(server.port)
     rss_growth = server.rss_kb() - rss_before
 
     assert errors == []
     assert len(results) == CLIENTS * REQUESTS_PER_CLIENT
-    assert [status for _, status, _, _ in results if status != 200] == []
-    points = [point for point, _, _, _ in results]
-    answers = [json.loads(body)["nearest"] for _, _, body, _ in results]
+    assert [status for _, status, _ in results if status != 200] == []
+    points = [point for point, _, _ in results]
+    answers = [json.loads(body)["nearest"] for _, _, body in results]
     assert_batch(real_model, points, answers)  # every answer against brute force
-    latencies_ms = np.array([seconds for _, _, _, seconds in results]) * 1e3
-    p50, p99 = np.percentile(latencies_ms, [50, 99])
-    measurements.append(
-        f"local server load: {CLIENTS} clients x {REQUESTS_PER_CLIENT} requests (new connection each): "
-        f"0 errors, 0 wrong; {len(results) / elapsed:,.0f} requests/s; p50 {p50:.1f} ms, "
-        f"p99 {p99:.1f} ms, max {latencies_ms.max():.1f} ms; RSS growth {rss_growth / 1024:.1f} MB"
-    )
-    assert p99 < P99_LIMIT_MS
     assert rss_growth < RSS_GROWTH_LIMIT_KB
 
 
-def test_200_idle_connections_do_not_keep_a_new_client_waiting(server, measurements):
+def still_open(sock: socket.socket) -> bool:
+    """True while the server has neither closed nor reset the connection."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True  # nothing to read: open
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)
+
+
+def test_a_new_client_is_served_while_200_idle_connections_are_open(server):
     idle = []
     try:
         for _ in range(IDLE_CONNECTIONS):
-            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-            idle.append(sock)
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
         idle[0].sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and one stalls mid-headers
-        time.sleep(0.5)  # all accepted by now
-        started = time.perf_counter()
-        status, _, body = server.request("GET", "/?lat=39.15&long=-77.07", timeout=5)
-        waited_ms = (time.perf_counter() - started) * 1e3
+        status, _, body = server.request("GET", "/?lat=39.15&long=-77.07", timeout=IDLE_TIMEOUT_S)
+        open_after = sum(still_open(sock) for sock in idle)
     finally:
         for sock in idle:
             sock.close()
-    measurements.append(
-        f"local server: a new client answered in {waited_ms:.1f} ms beside {IDLE_CONNECTIONS} idle ones"
-    )
     assert status == 200 and json.loads(body)["nearest"]
-    assert waited_ms < 1000
+    # Not a speed limit: had the server served the new client only once idle connections
+    # timed out, they would be closed by now. Served beside them, every one is still open.
+    assert open_after == IDLE_CONNECTIONS

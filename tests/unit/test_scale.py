@@ -5,7 +5,6 @@ the bounded part CI runs (~20 s here).
 """
 
 import json
-import re
 import sys
 import tracemalloc
 
@@ -61,12 +60,13 @@ def test_the_report_states_the_rule_and_every_checked_point_agrees(trained):
         assert agreement["agree"] == agreement["points"]
 
 
-def test_the_printed_estimate_is_the_right_order_of_magnitude_at_scale(trained):
-    """Within a factor of 5 of the fit and check the run itself reported."""
+def test_the_estimate_is_printed_before_fitting(trained):
+    """Its accuracy on a machine is a figure of bench.training_estimate, not of a test."""
     run, _, _ = trained
-    took = sum(float(s) for s in re.findall(r"^(?:fit|check): .* in ([\d.]+) s$", run.stderr, re.MULTILINE))
-    assert f"fit and check {STORES:,} stores: about {estimated_seconds(STORES):.0f} s" in run.stderr
-    assert took / 5 < estimated_seconds(STORES) < took * 5
+    estimate = f"fit and check {STORES:,} stores: about {estimated_seconds(STORES):.0f} s"
+    lines = run.stderr.splitlines()
+    assert estimate in lines
+    assert lines.index(estimate) < next(i for i, line in enumerate(lines) if line.startswith("fit: "))
 
 
 def test_answers_are_exact_on_sampled_points(trained):

@@ -6,7 +6,6 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -65,12 +64,11 @@ def test_the_phases_are_printed_with_counts_and_times_after_an_estimate(real_csv
         assert re.fullmatch(pattern, line), (line, pattern)
 
 
-def test_the_estimate_is_the_right_order_of_magnitude(real_csv, real_store_count, tmp_path):
-    """Within a factor of 5 of the real time of fit + check on this machine."""
-    started = time.perf_counter()
-    assert main(["--data", str(real_csv), "--out", str(tmp_path / "m.joblib")]) == 0
-    took = time.perf_counter() - started
-    assert took / 5 < estimated_seconds(real_store_count) < took * 5
+def test_the_estimate_grows_with_the_store_count():
+    """How close it comes to a machine's time is a figure of bench.training_estimate."""
+    counts = [1, 2_629, 100_000, 1_000_000, 10_000_000]
+    estimates = [estimated_seconds(n) for n in counts]
+    assert estimates == sorted(estimates) and len(set(estimates)) == len(estimates)
 
 
 @pytest.mark.parametrize(
