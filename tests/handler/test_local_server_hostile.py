@@ -136,6 +136,19 @@ def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answere
             assert stalled.recv(1024) == b""
 
 
+def closed_by_server(sock: socket.socket) -> bool:
+    """True when the server has closed the connection (a read gives end of stream)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # nothing to read: still open
+    except OSError:
+        return True  # reset by the server
+    finally:
+        sock.setblocking(True)
+
+
 def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
     """The cap bounds what the server holds: over it, a new client waits in the listen
     backlog (it is not refused) until the idle timeout frees a place."""
@@ -145,12 +158,11 @@ def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):
         idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
         try:
             time.sleep(0.3)
-            started = time.monotonic()
             assert request(port, "GET", "/health", timeout=15)[0] == 200
-            waited = time.monotonic() - started
-            # it waited for the idle timeout (1 s) to free a place: a lower bound, which a
-            # slow or loaded machine only makes longer (the request's timeout bounds the wait)
-            assert waited > 0.5, waited
+            # served only once the idle timeout freed a place: by the time it was answered,
+            # the server had closed idle connections (without the cap none would be closed
+            # yet: they idle for 1 s). A fact of the server, not of the machine's speed.
+            assert sum(closed_by_server(sock) for sock in idle) >= 1
         finally:
             for sock in idle:
                 sock.close()
