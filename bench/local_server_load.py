@@ -25,6 +25,7 @@ import numpy as np
 
 from bench import support
 from chipotle_model import load_model
+from chipotle_model.smoke import DISTANCE_TOLERANCE_KM
 from chipotle_model.train import brute_force_nearest_km
 from tests.support.local_server import serve_process
 
@@ -49,7 +50,7 @@ def wrong_answers(model, results: list) -> int:
     got = np.array([json.loads(body)["nearest"]["distance_km"] for *_, body, _ in results])
     lat, lon = model.stores.latitude, model.stores.longitude
     true_km = brute_force_nearest_km(lat, lon, points[:, 0], points[:, 1])
-    return int(np.sum(np.abs(got - true_km) > 1.5e-3))  # answers are rounded to the metre
+    return int(np.sum(np.abs(got - true_km) > DISTANCE_TOLERANCE_KM))
 
 
 def idle_wait_ms(server) -> float:

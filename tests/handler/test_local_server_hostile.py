@@ -15,7 +15,7 @@ import pytest
 
 from chipotle_model.http_transport import GATEWAY_MAX_BODY_BYTES
 from tests.support.http import http_front
-from tests.support.local_server import raw_exchange, request, serve_process
+from tests.support.local_server import closed_by_server, raw_exchange, request, serve_process
 
 BIG_BODY = 50 * 1024 * 1024  # five times API Gateway's limit
 LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets the connection
@@ -134,19 +134,6 @@ def test_a_stalled_request_is_dropped_after_the_timeout_while_others_are_answere
                 assert request(port, "GET", "/?lat=39&long=-77", timeout=30)[0] == 200
             # closed by the server (after its 1 s timeout), not by this socket's 10 s one
             assert stalled.recv(1024) == b""
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    """True when the server has closed the connection (a read gives end of stream)."""
-    sock.setblocking(False)
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except BlockingIOError:
-        return False  # nothing to read: still open
-    except OSError:
-        return True  # reset by the server
-    finally:
-        sock.setblocking(True)
 
 
 def test_connections_beyond_the_cap_wait_until_idle_ones_time_out(api_and_logs):

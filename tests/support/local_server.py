@@ -87,3 +87,16 @@ def serve_process(*args: str, cwd: Path = REPO_ROOT) -> Iterator[ServeProcess]:
             process.terminate()
             process.wait(timeout=30)
         process.stderr.close()
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """True when the server has closed or reset the connection (a read gives end of stream)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # nothing to read: still open
+    except OSError:
+        return True
+    finally:
+        sock.setblocking(True)
