@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import start_modes, support
 from chipotle_model.lean_imports import DEFERRED_GROUPS, NOT_ON_THE_QUERY_PATH
+
+from bench import start_modes, support
 from infra.config import DEFAULTS
 from tests.support.docker import IMAGE_PREFIX, LambdaContainer, docker, run_python
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model
-from chipotle_model.smoke import DISTANCE_TOLERANCE_KM
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.contract import DISTANCE_TOLERANCE_KM
+from chipotle_model.training import brute_force_nearest_km
+from serving.artifact import load_artifact
 from tests.support.local_server import serve_process
 
 TARGET_P99_MS = 50  # the local server's target on 2 CPUs (docs/benchmarks.md)
@@ -77,7 +77,7 @@ def main() -> None:
         artifact = Path(tmp) / "model.joblib"
         train = [sys.executable, "-m", "chipotle_model.train", "--data", str(support.csv_path())]
         subprocess.run([*train, "--out", str(artifact)], check=True, capture_output=True)
-        model = load_model(artifact)
+        model = load_artifact(artifact)
         rows = []
         with serve_process("--model", str(artifact)) as server:
             for _ in range(300):  # warm up, as the test does

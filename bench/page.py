@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
-from chipotle_model import NearestStoreModel, load_stores, page
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model import page
+from chipotle_model.data import load_stores
+from chipotle_model.model import NearestStoreModel
+from serving.api import LocalContext, create_api, make_logger
 from tests.support.events import get_event
 
 ROUNDS = 10
@@ -76,7 +78,7 @@ def init_in_process(model, runs: int) -> dict[str, list[float]]:
 
 def page_import_us(runs: int) -> float:
     """Self time of importing chipotle_model.page in a fresh interpreter (python -X importtime),
-    after everything else chipotle_model.api imports."""
+    after everything else serving.api imports."""
     selfs = []
     with tempfile.TemporaryDirectory() as pycache:
         # bytecode compiled once, as the serving image has it (compileall at build time)
@@ -84,7 +86,7 @@ def page_import_us(runs: int) -> float:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for run in range(runs + 1):
             proc = subprocess.run(
-                [sys.executable, "-X", "importtime", "-c", "import chipotle_model.api"],
+                [sys.executable, "-X", "importtime", "-c", "import serving.api"],
                 capture_output=True, text=True, check=True, env=env, cwd=support.REPO_ROOT,
             )  # fmt: skip
             selfs += [

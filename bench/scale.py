@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model, load_stores
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.data import load_stores
 from chipotle_model.params import MAX_POINTS
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.training import brute_force_nearest_km
 from infra.config import DEFAULTS
+from serving.api import LocalContext, create_api, make_logger
+from serving.artifact import load_artifact
 from tests.support import REAL_STORE_COUNT, REPO_ROOT, repo_data_csv
 from tests.support.measure import run_measured
 from tests.support.synth import write_synthetic_csv
@@ -90,7 +91,7 @@ def serve_figures(artifact: Path, baseline: Path, requests: int) -> dict:
     time both against the `baseline` (2,629-store) model side by side, interleaved."""
     rss_imports = vm_mb("VmRSS")
     started = time.perf_counter()
-    api = quiet_api(load_model(artifact), "scale")
+    api = quiet_api(load_artifact(artifact), "scale")
     figures = {"load_s": time.perf_counter() - started, "rss_imports_mb": rss_imports}
     figures["rss_loaded_mb"] = vm_mb("VmRSS")
     model, context = api.model, LocalContext()
@@ -101,7 +102,7 @@ def serve_figures(artifact: Path, baseline: Path, requests: int) -> dict:
     batch = support.points_event(batch_points)
     got_batch = [r["distance_km"] for r in json.loads(api.handler(batch, context)["body"])["results"]]
     figures["serving_peak_mb"] = vm_mb("VmHWM")  # after the load, the GETs and a POST
-    figures.update(side_by_side(api, quiet_api(load_model(baseline), "baseline"), events, batch))
+    figures.update(side_by_side(api, quiet_api(load_artifact(baseline), "baseline"), events, batch))
     figures["checked"] = len(got) + len(got_batch)
     figures["wrong"] = wrong_answers(got, points[:, 0], points[:, 1], model) + wrong_answers(
         got_batch, batch_points[:, 0], batch_points[:, 1], model

@@ -191,7 +191,7 @@ class HandlerDir:
 def quiet_api(model):
     """The API around `model` as Lambda runs it (log lines and EMF metric records written),
     writing to a discarded stream instead of this benchmark's output."""
-    from chipotle_model.api import create_api, make_logger
+    from serving.api import create_api, make_logger
 
     devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
     api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))

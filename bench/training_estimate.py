@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench import support
-from chipotle_model.train import estimated_seconds
+from chipotle_model.training import estimated_seconds
 from tests.support import REAL_STORE_COUNT
 from tests.support.measure import run_measured
 from tests.support.synth import write_synthetic_csv

@@ -36,13 +36,15 @@ PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 # one path in both images (the serving image's MODEL_PATH environment variable).
 MODEL_PATH = "/opt/model/model.joblib"
 REPORT_PATH = "/opt/model/report.json"
-# What the training stage reads besides the data (the serving stage reads everything admitted).
+DEFAULT_MODEL_PACKAGE = "chipotle_model"
+# What the training stage reads besides the data and the model package (the serving
+# stage reads everything admitted).
 TRAINING_INPUTS = (
     TRAINING_DOCKERFILE,
     "requirements/constraints.txt",
     "requirements/model.txt",
     "requirements/training.txt",
-    "chipotle_model",
+    "serving",
 )
 
 
@@ -101,24 +103,30 @@ def model_build(
     *,
     data_path: str | Path,
     base_image: str,
+    model_package: str = DEFAULT_MODEL_PACKAGE,
     architecture: str = "x86_64",
     snapstart: bool = False,
     tracing: bool = False,
     project_dir: Path = REPO_ROOT,
 ) -> ModelBuild:
-    """The training and serving builds of the model trained on `data_path` (in `project_dir`).
+    """The training and serving builds of `model_package` (a dotted name, its folder in
+    `project_dir`) trained on `data_path` (in `project_dir`).
 
     `snapstart`: the image declares itself ready for SnapStart where the base does not
     (only AWS's Python 3.12+ base images are ready without the label); `tracing`: the
     serving image installs the tracing library (requirements/tracing.txt).
     """
     data = context_relative(data_path, project_dir)
+    model_dir = package_dir(model_package, project_dir)
     platform = platform_for(architecture)
-    recipe = {"base_image": base_image, "platform": platform}
-    model_version = "m-" + fingerprint([*TRAINING_INPUTS, data], recipe, project_dir)[:12]
+    recipe = {"base_image": base_image, "platform": platform, "model_package": model_package}
+    model_version = "m-" + fingerprint([*TRAINING_INPUTS, model_dir, data], recipe, project_dir)[:12]
     args = {
         "BASE_IMAGE": base_image,
+        "MODEL_PACKAGE": model_package,
+        "MODEL_DIR": model_dir,
         "DATA_PATH": data,
+        "DATA_FILE": PurePosixPath(data).name,
         "MODEL_PATH": MODEL_PATH,
         "REPORT_PATH": REPORT_PATH,
         "MODEL_VERSION": model_version,
@@ -134,6 +142,19 @@ def model_build(
         model_version=model_version,
         serving_tag=serving_tag,
     )
+
+
+def package_dir(model_package: str, project_dir: Path = REPO_ROOT) -> str:
+    """The folder of `model_package` in the build context ("examples.regression_model" ->
+    "examples/regression_model"), or ValueError when it is not a package folder there."""
+    folder = model_package.replace(".", "/")
+    if not all(part.isidentifier() for part in model_package.split(".")):
+        raise ValueError(f"model package {model_package!r} is not a dotted Python name")
+    if not (project_dir / folder / "__init__.py").is_file():
+        raise ValueError(f"model package {model_package!r}: no {folder}/__init__.py in {project_dir}")
+    if not any(folder == p or folder.startswith(p + "/") for p in admitted_paths(project_dir)):
+        raise ValueError(f"model package {model_package!r}: .dockerignore does not admit {folder}/")
+    return folder
 
 
 def is_aws_python_base(image: str) -> bool:

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 import re
+from types import ModuleType
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from chipotle_model.api import SERVICE_NAME, cors_policy
 from infra import build_spec, monitoring, policies
 from infra.config import Settings
+from serving.api import cors_policy
 
 TYPE_PREFIX = "chipotle:infra"
 # One catch-all route: every path and method reaches the function, whose route table
-# (chipotle_model.api.ROUTES) is the only one; it answers 404/405 itself.
+# (the model package's ROUTES, serving.api) is the only one; it answers 404/405 itself.
 CATCH_ALL_ROUTE = "$default"
 LIVE_ALIAS = "live"  # the API invokes this alias, never $LATEST
 _MAX_PREFIX = 48  # Lambda's 64-character function names, less the 8 of the random suffix
@@ -147,6 +148,7 @@ class ServingFunction(pulumi.ComponentResource):
         name: str,
         *,
         image_uri: pulumi.Input[str],
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -181,7 +183,7 @@ class ServingFunction(pulumi.ComponentResource):
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={"variables": _environment(settings)},
+            environment={"variables": _environment(package.SERVICE_NAME, settings)},
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
             # SnapStart: INIT once per published version, then restored from its snapshot
             snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
@@ -235,10 +237,10 @@ class ServingFunction(pulumi.ComponentResource):
         )
 
 
-def _environment(settings: Settings) -> dict[str, str]:
-    variables = {"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "LOG_LEVEL": settings.log_level}
+def _environment(service: str, settings: Settings) -> dict[str, str]:
+    variables = {"POWERTOOLS_SERVICE_NAME": service, "LOG_LEVEL": settings.log_level}
     if not settings.operations.metrics:
-        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # chipotle_model.metrics honours it
+        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # serving.metrics honours it
     return variables
 
 
@@ -347,6 +349,7 @@ class HttpApi(pulumi.ComponentResource):
         name: str,
         *,
         alias: aws.lambda_.Alias,
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -355,7 +358,9 @@ class HttpApi(pulumi.ComponentResource):
         self.api = aws.apigatewayv2.Api(
             name,
             protocol_type="HTTP",
-            cors_configuration=cors_policy(settings.cors_allow_origins).gateway_configuration(),
+            cors_configuration=cors_policy(
+                package.ROUTES, settings.cors_allow_origins
+            ).gateway_configuration(),
             opts=child,
         )
         self.integration = aws.apigatewayv2.Integration(
@@ -406,6 +411,7 @@ class Monitoring(pulumi.ComponentResource):
         *,
         function: ServingFunction,
         api: HttpApi,
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -440,7 +446,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=function.function.name,  # auto-named, so unique in the account
             dashboard_body=watched.apply(
-                lambda w: json.dumps(monitoring.dashboard_body(w, service=SERVICE_NAME))
+                lambda w: json.dumps(monitoring.dashboard_body(w, service=package.SERVICE_NAME))
             ),
             opts=child,
         )

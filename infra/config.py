@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from chipotle_model.cors import ANY_ORIGIN
 from infra import build_spec
+from serving.cors import ANY_ORIGIN
 
 PROJECT_FILE = build_spec.REPO_ROOT / "Pulumi.yaml"
 _PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
@@ -87,6 +87,7 @@ class Release:
 
 @dataclass(frozen=True)
 class Settings:
+    model_package: str  # a dotted name; its folder is in the project directory
     data_path: str  # POSIX path relative to the project directory, inside data/
     architecture: str  # Lambda architecture: x86_64 | arm64
     memory_size: int
@@ -139,6 +140,7 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
         return given.strip()
 
     return Settings(
+        model_package=_model_package(value("modelPackage"), project_dir),
         data_path=_data_path(value("dataPath"), project_dir),
         architecture=_choice(value, "architecture", tuple(build_spec.PLATFORMS)),
         memory_size=_int(value, "memorySize", MEMORY_RANGE),
@@ -336,6 +338,14 @@ def _origins(text: str) -> tuple[str, ...]:
         if not _ORIGIN.match(origin):
             raise ConfigError(f"{key} must be {allowed}, got {origin!r}")
     return origins
+
+
+def _model_package(text: str, project_dir: Path) -> str:
+    try:
+        build_spec.package_dir(text, project_dir)
+    except ValueError as exc:
+        raise ConfigError(f"{key_name('modelPackage')}: {exc}") from None
+    return text
 
 
 def _data_path(text: str, project_dir: Path) -> str:

@@ -3,7 +3,7 @@ AWS gives the function, its alias and the API (tested without Pulumi).
 
 AWS's own metrics (free): AWS/Lambda by function and alias (Errors, Throttles, Duration,
 Invocations) and AWS/ApiGateway by API and stage (Count, 4xx, 5xx, Latency). The
-handler's own (chipotle_model.metrics, EMF): requests, client and server errors and
+handler's own (serving.metrics, EMF): requests, client and server errors and
 latency per route, batch size, k, cold starts.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chipotle_model.metrics import NAMESPACE as HANDLER_NAMESPACE
+from serving.metrics import namespace_for
 
 PERIOD_S = 300  # five-minute periods: the finest that standard-resolution alarms bill for
 STAGE = "$default"
@@ -128,7 +128,7 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
         "Resource",
         f"{watched.function_name}:{watched.alias_name}",
     ]
-    handler = f'{{{HANDLER_NAMESPACE},route,service}} service="{service}"'
+    handler = f'{{{namespace_for(service)},route,service}} service="{service}"'
 
     def search(metric: str) -> list:
         return [

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from chipotle_model import ModelLoadError
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
+from serving.artifact import ModelLoadError
 from tests.support import REPO_ROOT
 from tests.support.cases import check_answer
 from tests.support.events import load_event
@@ -77,7 +77,7 @@ TRACING_PROBE = """
 import json, sys
 sys.path.insert(0, "lambda_image")
 import handler
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
 from tests.support.events import load_event
 answer = handler.handler(load_event("get_nearest"), LocalContext())
 print(json.dumps({"status": answer["statusCode"], "xray": "aws_xray_sdk" in sys.modules}))

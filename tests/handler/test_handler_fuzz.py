@@ -18,7 +18,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chipotle_model.api import LocalContext, create_api, make_logger
+from serving.api import LocalContext, create_api, make_logger
 from tests.support.events import load_event
 
 FUZZ_EXAMPLES = 10_000

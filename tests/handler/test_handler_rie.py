@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
 from tests import support
 from tests.support import require
 from tests.support.cases import all_events, check_answer

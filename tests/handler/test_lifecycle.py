@@ -1,4 +1,4 @@
-"""SnapStart hooks (chipotle_model.lifecycle), run the way awslambdaric runs them.
+"""SnapStart hooks (serving.lifecycle), run the way awslambdaric runs them.
 
 The RIE has no SnapStart (it answers 404 to /runtime/restore/next), so the lifecycle is
 played in process: INIT imports lambda_image/handler.py with AWS_LAMBDA_INITIALIZATION_TYPE
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 
-from chipotle_model import lifecycle
+from serving import lifecycle
 from tests.support import REPO_ROOT
 from tests.support.cases import check_answer
 from tests.support.events import load_event
@@ -26,7 +26,7 @@ sys.path.insert(0, "lambda_image")
 import handler  # INIT, as awslambdaric imports the handler module
 from awslambdaric import lambda_runtime_hooks_runner as hooks
 from chipotle_model import lean_imports
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
 
 hooks.run_before_snapshot()
 snapshot_random = random.getstate()

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chipotle_model.api import LocalContext, cors_policy
-from chipotle_model.server import build_event
+from serving.api import LocalContext, cors_policy
+from serving.server import build_event
 from tests.support import REPO_ROOT
 from tests.support.cases import EXPECTED, assert_nearest, check_answer
 from tests.support.events import load_event

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chipotle_model.http_transport import GATEWAY_MAX_BODY_BYTES
+from serving.http_transport import GATEWAY_MAX_BODY_BYTES
 from tests.support.http import http_front
 from tests.support.local_server import closed_by_server, raw_exchange, request, serve_process
 

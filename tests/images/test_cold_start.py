@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from chipotle_model.lean_imports import NOT_ON_THE_QUERY_PATH
+
 from tests.support.cases import all_events
 from tests.support.docker import run_python
 from tests.support.events import load_event
@@ -59,7 +59,7 @@ def test_the_image_init_runs_no_deferred_module(serving_image):
         "import json\n"
         "import handler\n"
         "from chipotle_model import lean_imports\n"
-        "from chipotle_model.api import LocalContext\n"
+        "from serving.api import LocalContext\n"
         f"events = json.loads({json.dumps(events)!r})\n"
         "statuses = [handler.handler(e, LocalContext())['statusCode'] for e in events.values()]\n"
         "state = {'pending': lean_imports.pending(), 'ran': lean_imports.ran()}\n"

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from chipotle_model import smoke
+import chipotle_model
 from infra import build_spec
 from infra.config import DEFAULTS
+from serving import contract
 from tests.support import REPO_ROOT
 from tests.support.cases import all_events, check_answer
 from tests.support.docker import (
@@ -28,9 +29,7 @@ from tests.support.http import http_front
 
 pytestmark = pytest.mark.docker
 
-VERSIONS = (
-    "import json; from chipotle_model.model import runtime_versions; print(json.dumps(runtime_versions()))"
-)
+VERSIONS = "import json; from serving.artifact import runtime_versions; print(json.dumps(runtime_versions()))"
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
@@ -88,7 +87,7 @@ def test_the_serving_image_keeps_the_apis_contract_behind_an_http_front(lambda_c
     Gateway sends (the local server's front), each invoked through the container's RIE."""
     out = io.StringIO()
     with http_front(lambda event, context: lambda_container.invoke(event)) as url:
-        assert smoke.run(url, out=out) == 0, out.getvalue()
+        assert contract.run(url, chipotle_model.contract_checks, out=out) == 0, out.getvalue()
 
 
 def test_served_health_reports_the_models_data_and_versions(lambda_container, real_model, model_images):

@@ -8,10 +8,12 @@ import json
 import pulumi
 import pytest
 
-from chipotle_model.api import SERVICE_NAME, cors_policy
+import chipotle_model
+from chipotle_model import SERVICE_NAME
 from infra.components import HttpApi, ImageRepository, ImageRetention, Monitoring, ServingFunction
 from infra.config import parse_settings
 from infra.policies import lifecycle_policy
+from serving.api import cors_policy
 from tests.infra.mocks import RecordingMonitor, StackMocks
 
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:" + "a" * 64
@@ -138,7 +140,7 @@ def test_http_api_is_the_cors_layer_and_invokes_the_alias(monitor):
         return HttpApi("http", alias=function.alias, settings=settings).url
 
     build()
-    policy = cors_policy(("https://a.example", "https://b.example"))
+    policy = cors_policy(chipotle_model.ROUTES, ("https://a.example", "https://b.example"))
     cors = one(monitor, "aws:apigatewayv2/api:Api")["inputs"]["corsConfiguration"]
     assert cors["allowOrigins"] == ["https://a.example", "https://b.example"]
     assert cors["allowMethods"] == list(policy.allow_methods) == ["GET", "POST"]

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from chipotle_model import load_stores
+from chipotle_model.data import load_stores
 from infra import build_spec
 from infra.config import DEFAULTS
 from tests.infra.program import REPO_ROOT, ProgramRun, run_program
