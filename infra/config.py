@@ -140,7 +140,7 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
         return given.strip()
 
     return Settings(
-        model_package=_model_package(value("modelPackage"), project_dir),
+        model_package=_model_package(value("modelPackage")),
         data_path=_data_path(value("dataPath"), project_dir),
         architecture=_choice(value, "architecture", tuple(build_spec.PLATFORMS)),
         memory_size=_int(value, "memorySize", MEMORY_RANGE),
@@ -340,11 +340,13 @@ def _origins(text: str) -> tuple[str, ...]:
     return origins
 
 
-def _model_package(text: str, project_dir: Path) -> str:
-    try:
-        build_spec.package_dir(text, project_dir)
-    except ValueError as exc:
-        raise ConfigError(f"{key_name('modelPackage')}: {exc}") from None
+def _model_package(text: str) -> str:
+    """A dotted Python name (the build spec finds its folder, the program imports it)."""
+    if not text or not all(part.isidentifier() for part in text.split(".")):
+        raise ConfigError(
+            f"{key_name('modelPackage')} must be a dotted Python package name such as "
+            f"chipotle_model or examples.regression_model, got {text!r}"
+        )
     return text
 
 

@@ -267,10 +267,11 @@ def create_api(package: ModuleType, artifact: Artifact, *, tracing: bool = False
         api.handler = Tracer(service=api.logger.service).capture_lambda_handler(api.handler)
     started = time.perf_counter()
     api.warm_up()
+    about = {k: v for k, v in artifact.metadata.items() if not isinstance(v, (dict, list))}
     api.logger.info(
         "ready",
         extra={
-            "data_sha256": artifact.metadata.get("data_sha256"),
+            **about,  # what the artifact records of its model and data (store_count, data_sha256, ...)
             "model_version": api.model_version,
             "warm_up_ms": round((time.perf_counter() - started) * 1e3, 3),
         },

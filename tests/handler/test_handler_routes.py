@@ -416,14 +416,15 @@ def test_one_structured_log_line_per_request_without_bodies(api, logs):
 
 
 def test_service_name_and_log_level_come_from_the_environment(monkeypatch):
-    from serving.api import SERVICE_NAME, make_logger
+    from chipotle_model import SERVICE_NAME
+    from serving.api import make_logger
 
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     monkeypatch.delenv("POWERTOOLS_LOG_LEVEL", raising=False)
-    assert make_logger().service == SERVICE_NAME
+    assert make_logger(SERVICE_NAME).service == SERVICE_NAME
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "svc-under-test")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    logger = make_logger()
+    logger = make_logger(SERVICE_NAME)
     assert logger.service == "svc-under-test"
     assert logger.log_level == 30
 

@@ -26,7 +26,7 @@ def test_serve_without_a_model_trains_caches_and_serves_one(real_csv, tmp_path):
         assert "training the model cached at build/model.joblib: none yet" in startup
         for phase in ("read:", "fit:", "check:", "write:"):
             assert f"\n{phase} " in startup
-        model = load_artifact(cached)
+        model = load_artifact(cached).model
         assert server.store_count == len(model)
         status, _, body = server.request("GET", "/?lat=39.153198&long=-77.066176&k=3")
         assert status == 200

@@ -45,7 +45,7 @@ def deploy_function(**config: str) -> None:
 
     @pulumi.runtime.test
     def build():
-        return ServingFunction("fn", image_uri=IMAGE_URI, settings=settings).alias.arn
+        return ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings).alias.arn
 
     build()
 
@@ -120,8 +120,8 @@ def test_stage_throttling_always_sends_both_limits(monitor, rate, burst, expecte
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        return HttpApi("http", alias=function.alias, settings=settings).url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        return HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings).url
 
     build()
     stage = one(monitor, "aws:apigatewayv2/stage:Stage")["inputs"]
@@ -136,8 +136,8 @@ def test_http_api_is_the_cors_layer_and_invokes_the_alias(monitor):
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        return HttpApi("http", alias=function.alias, settings=settings).url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        return HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings).url
 
     build()
     policy = cors_policy(chipotle_model.ROUTES, ("https://a.example", "https://b.example"))
@@ -167,7 +167,7 @@ def retain(settings_config: dict[str, str], current_tag: str = "m-new-1") -> Non
     @pulumi.runtime.test
     def build():
         repository = ImageRepository("repo")
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
         retention = ImageRetention(
             "retention", repository=repository, function=function, current_tag=current_tag, settings=settings
         )
@@ -238,9 +238,11 @@ def operate(**config: str) -> None:
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        api = HttpApi("http", alias=function.alias, settings=settings)
-        return Monitoring("ops", function=function, api=api, settings=settings).dashboard_url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        api = HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings)
+        return Monitoring(
+            "ops", function=function, api=api, package=chipotle_model, settings=settings
+        ).dashboard_url
 
     build()
 

@@ -70,6 +70,7 @@ def test_every_value_parsed():
         tracing="true",
     )
     assert settings == Settings(
+        model_package="chipotle_model",
         data_path="data/other/stores.csv",
         architecture="arm64",
         memory_size=512,
@@ -171,6 +172,7 @@ ERROR_CASES = [
     ("alarmLatencyP99Ms", "50", ["from 100 to 30000"]),
     ("alarm4xxRatePercent", "0", ["from 1 to 100"]),
     ("tracing", "on", ["true or false"]),
+    ("modelPackage", "my-model", ["dotted Python package name", "'my-model'"]),
     ("dataPath", "", ["under data/"]),
     ("dataPath", "../stores.csv", ["inside the project's data/ directory", "'../stores.csv'"]),
     ("dataPath", "/etc/passwd", ["inside the project's data/ directory", "'/etc/passwd'"]),
@@ -201,7 +203,7 @@ def test_every_key_has_validation_error_cases():
         ("memorysize", "chipotle:memorysize is not a setting; did you mean chipotle:memorySize?"),
         ("timout", "chipotle:timout is not a setting; did you mean chipotle:timeout?"),
         ("canary", "chipotle:canary is not a setting; did you mean chipotle:canaryWeight?"),
-        ("zzz", "chipotle:zzz is not a setting; the settings are dataPath, architecture"),
+        ("zzz", "chipotle:zzz is not a setting; the settings are modelPackage, dataPath, architecture"),
     ],
 )
 def test_unknown_keys_are_refused_naming_the_closest_setting(key, message):

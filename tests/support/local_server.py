@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import re
 import socket
@@ -15,16 +16,20 @@ from pathlib import Path
 
 from tests.support import REPO_ROOT
 
-BANNER = re.compile(r"serving the nearest-store API \((\d+) stores\) at http://127\.0\.0\.1:(\d+)/")
+BANNER = re.compile(r"serving nearest-store \(chipotle_model\) at http://127\.0\.0\.1:(\d+)/")
 
 
 @dataclass
 class ServeProcess:
     process: subprocess.Popen
     port: int
-    store_count: int
     # what it printed on stderr before it was ready (training progress, the banner)
     startup: list[str]
+
+    @property
+    def store_count(self) -> int:
+        """The stores of the model it serves, as its /health says."""
+        return json.loads(self.request("GET", "/health")[2])["store_count"]
 
     def rss_kb(self) -> int:
         """Resident memory of the server process, from /proc (Linux)."""
@@ -81,7 +86,7 @@ def serve_process(*args: str, cwd: Path = REPO_ROOT) -> Iterator[ServeProcess]:
         match = BANNER.search("".join(startup))
         if not match:
             raise AssertionError(f"serve exited ({process.wait(30)}): {''.join(startup)}")
-        yield ServeProcess(process, int(match.group(2)), int(match.group(1)), startup)
+        yield ServeProcess(process, int(match.group(1)), startup)
     finally:
         if process.poll() is None:
             process.terminate()

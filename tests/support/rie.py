@@ -49,7 +49,7 @@ class Emulator:
             self.process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT / "lambda_image",
-                env={**clean, "PYTHONPATH": str(REPO_ROOT), **env},
+                env={**clean, "PYTHONPATH": str(REPO_ROOT), "MODEL_PACKAGE": "chipotle_model", **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
