@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .contract import CHECKS as contract_checks
-from .data import DEFAULT_DATA_PATH, DataError, read_rows
+from .data import DEFAULT_DATA_PATH, DataError, ensure_data, read_rows
 from .routes import ROUTES, warm_up_requests
 from .training import train_model
 
@@ -17,11 +17,13 @@ SERVICE_NAME = "regression"
 
 
 def check_data(path: Path, *, setting: str) -> dict:
-    """The data a deploy trains on, validated: its hash and row count. Raises DataError (a
-    ValueError) naming the line and column of bad data; `setting` names the option."""
-    if not Path(path).is_file():
-        raise DataError(f"no data file at {path}; set {setting} to a CSV with columns x1,x2,y")
-    rows = read_rows(Path(path))
+    """The data a deploy trains on, validated: its hash and row count. The example data is
+    generated first when the default file is absent. Raises DataError (a ValueError)
+    naming the line and column of bad data; `setting` names the option to change."""
+    path = ensure_data(Path(path), say=lambda text: None)
+    if not path.is_file():
+        raise DataError(f"no data file at {path}; point {setting} at a CSV with the columns x1,x2,y")
+    rows = read_rows(path)
     return {"data_sha256": rows.sha256, "rows": len(rows.y)}
 
 

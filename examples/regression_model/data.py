@@ -46,11 +46,13 @@ def generate_csv(path: Path, rows: int = GENERATED_ROWS, seed: int = GENERATED_S
 
 
 def ensure_data(path: Path, say=print) -> Path:
-    """`path`, generated first when it is DEFAULT_DATA_PATH and absent."""
-    if Path(path) == DEFAULT_DATA_PATH and not Path(path).is_file():
+    """`path`, generated first when it is absent and is the default data file
+    (DEFAULT_DATA_PATH, relative to the project directory or under it)."""
+    path = Path(path)
+    if path.parts[-2:] == DEFAULT_DATA_PATH.parts and not path.is_file():
         say(f"generating the example data set ({GENERATED_ROWS} rows, y = 3 x1 - 2 x2 + 1 + noise) at {path}")
-        generate_csv(Path(path))
-    return Path(path)
+        generate_csv(path)
+    return path
 
 
 def read_rows(path: Path) -> Rows:
