@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from serving.api import Request
 from serving.events import http_event
 from serving.inputs import ClientError, body_text, describe, json_document, show
+
+if TYPE_CHECKING:  # the training image has no HTTP stack (serving.api needs Powertools)
+    from serving.api import Request
 
 MAX_ROWS = 1000
 ROWS_SHAPE = '{"rows": [[x1, x2], ...]}'

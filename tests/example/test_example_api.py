@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -18,6 +20,7 @@ from serving import contract, model_package
 from serving.api import LocalContext, cors_policy
 from serving.artifact import Artifact
 from serving.events import http_event
+from tests.support import REPO_ROOT
 from tests.support.http import http_front
 from tests.support.logs import make_api
 
@@ -129,3 +132,11 @@ def test_the_contract_fails_a_wrong_model(example_loaded):
     with http_front(wrong.handler, cors=cors_policy(package.ROUTES)) as url:
         assert contract.run(url, package.contract_checks, out=out) == 1
     assert "FAIL prediction" in out.getvalue()
+
+
+def test_training_imports_nothing_of_the_http_stack():
+    """The training image installs the model stack only (requirements/training.txt): the
+    package, which the training command imports, must not need Powertools."""
+    code = "import sys; sys.modules['aws_lambda_powertools'] = None\nimport examples.regression_model.train"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
