@@ -106,14 +106,15 @@ def error_answer(contract: Contract, method: str, target: str, body: bytes | Non
 
 
 def no_route(contract: Contract) -> None:
+    # /health is the one path every API serves (GET only): a model need not serve /
     error_answer(contract, "GET", "no/such/path", None, 404, "no such path")
-    error_answer(contract, "DELETE", "", None, 405, "not allowed")
+    error_answer(contract, "DELETE", "health", None, 405, "not allowed")
 
 
 def cors(contract: Contract) -> None:
     preflight = {"Origin": contract.origin, "Access-Control-Request-Method": "GET"}
     answer = contract.request(
-        "OPTIONS", "", None, {**preflight, "Access-Control-Request-Headers": "content-type"}
+        "OPTIONS", "health", None, {**preflight, "Access-Control-Request-Headers": "content-type"}
     )
     expect(200 <= answer.status < 300, f"preflight status {answer.status}, expected 2xx")
     allowed = answer.headers.get("access-control-allow-origin")

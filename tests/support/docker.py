@@ -206,13 +206,16 @@ def build_model_images(
     base_image: str,
     *,
     data_path: str | None = None,
+    model_package: str = build_spec.DEFAULT_MODEL_PACKAGE,
     name: str = f"{IMAGE_PREFIX}-test",
     progress: Progress = to_stderr,
 ) -> ModelImages:
     """The training image, then the serving image (whose build builds or reuses the training
     stage), both from the build spec, tagged as the program tags them. The tags earlier
     builds left under `name` are removed (with their images, unless still in use)."""
-    spec = build_spec.model_build(data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image)
+    spec = build_spec.model_build(
+        data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image, model_package=model_package
+    )
     training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
     progress(f"building {training_tag} and {serving_tag}: {EXPECTED_MODEL_IMAGES}")
     training = built(spec.training, training_tag, progress)
