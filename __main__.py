@@ -19,12 +19,13 @@ from infra.components import (
     ServingFunction,
     resource_prefix,
 )
-from infra.config import ConfigError, read_settings
+from infra.config import NAMESPACE, ConfigError, configured_keys, read_settings
 from infra.dataset import load_dataset
 
 # Config and data in, validated before any resource is touched (preview fails too).
 try:
-    settings = read_settings(pulumi.runtime.config.CONFIG.get())
+    # Pulumi's public config API: each key's value; every key the stack sets, to refuse typos.
+    settings = read_settings(pulumi.Config(NAMESPACE).get, configured_keys())
     dataset = load_dataset(settings)
 except (ConfigError, DataError, DatasetUnavailable) as error:
     raise pulumi.RunError(str(error)) from error

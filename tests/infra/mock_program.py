@@ -1,8 +1,9 @@
 """Run the real `__main__.py` under Pulumi's public mocks API and write what it did as JSON.
 
 Run in a fresh interpreter per program run (Pulumi's runtime is process-global state), so
-each run proves what only a whole run can: the stack's config read as the CLI passes it,
-failures before any resource, the resource graph and the exports:
+each run proves what only a whole run can: the stack's config read as the CLI passes it (the
+PULUMI_CONFIG environment variable), failures before any resource, the resource graph and
+the exports:
 
     python tests/infra/mock_program.py SPEC.json RESULT.json
 
@@ -18,6 +19,7 @@ The mocks answer the way the providers do (tests/infra/mocks.py).
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 import types
@@ -25,6 +27,8 @@ from pathlib import Path
 
 # Run as a script: the repository root goes on the path first (it is then tests.support.REPO_ROOT).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+CONFIG_ENV = "PULUMI_CONFIG"
 
 
 def block_kagglehub() -> None:
@@ -40,6 +44,9 @@ def block_kagglehub() -> None:
 
 def main(spec_path: str, result_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
+    # As the Pulumi CLI hands a Python program its configuration: one JSON object of
+    # "project:key" -> string in PULUMI_CONFIG (the program reads it through pulumi.Config).
+    os.environ[CONFIG_ENV] = json.dumps(spec["config"])
     if spec.get("block_kagglehub"):
         block_kagglehub()
 
@@ -54,7 +61,6 @@ def main(spec_path: str, result_path: str) -> int:
         images=spec.get("images"),
     )
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(spec["config"])
     pulumi.runtime.set_mocks(
         mocks, project=spec["project"], stack=spec["stack"], preview=False, monitor=monitor
     )
