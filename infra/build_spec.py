@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import shlex
 
-    from infra.config import DEFAULTS
+    from infra.project import DEFAULTS
 
     parser = argparse.ArgumentParser(prog="python -m infra.build_spec", description=main.__doc__)
     parser.add_argument("--base-image", default=DEFAULTS["baseImage"], help="default: %(default)s")

@@ -18,17 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from chipotle_model.cors import ANY_ORIGIN
 from infra import build_spec
+from infra.project import DEFAULTS, KEYS, NAMESPACE
 
-PROJECT_FILE = build_spec.REPO_ROOT / "Pulumi.yaml"
-_PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
-NAMESPACE = _PROJECT["name"]  # the project name: `pulumi.Config()` reads this namespace
-# Every key of the namespace and its default, as Pulumi.yaml declares them.
-DEFAULTS: dict[str, str | int | bool] = {key: spec["default"] for key, spec in _PROJECT["config"].items()}
-KEYS = tuple(DEFAULTS)
 # How the Pulumi CLI hands a Python program its configuration (see `configured_keys`).
 CONFIG_ENV = "PULUMI_CONFIG"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -104,3 +105,37 @@ def test_model_package_and_build_spec_never_import_pulumi():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
+
+
+def infra_imports() -> dict[str, set[str]]:
+    """Each infra module -> the infra modules it imports, anywhere in it (a function's
+    deferred import included: it is a cycle all the same)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / "infra").glob("*.py")):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found |= {name.split(".")[1] for name in names if name.startswith("infra.")}
+        graph[path.stem] = found & {p.stem for p in (REPO_ROOT / "infra").glob("*.py")}
+    return graph
+
+
+def test_the_infra_modules_import_each_other_without_a_cycle():
+    graph = infra_imports()
+    assert "config" in graph["build_spec"] or "project" in graph["build_spec"]  # the parser sees them
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module not in done:
+            for imported in graph[module]:
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
