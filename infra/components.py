@@ -183,9 +183,13 @@ class ServingFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={"variables": _environment(settings)},
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            # SnapStart: INIT once per published version, then restored from its snapshot
+            # SnapStart: INIT once per published version, then restored from its snapshot. Off,
+            # the block is left out: the provider reads SnapStart "None" back as no block, and
+            # an absent block is sent as ApplyOn None (a stated "None" would differ every up).
             snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
-            tracing_config={"mode": "Active"} if settings.operations.tracing else None,
+            # Always stated: the provider's tracing_config is Optional + Computed, so an absent
+            # block is "no change" and tracing once on would stay Active after it is turned off.
+            tracing_config={"mode": "Active" if settings.operations.tracing else "PassThrough"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.published_version: pulumi.Output[str] = self.function.version

@@ -381,3 +381,13 @@ def test_missing_data_offline_names_the_data_set_and_the_config_key(data_files):
     assert "jeffreybraun/chipotle-locations" in run.error["message"]
     assert "chipotle:dataPath" in run.error["message"]
     assert run.resources == []
+
+
+def test_tracing_on_then_off_states_pass_through_and_drops_the_permission(repo_data_csv):
+    on, off = run_program({"tracing": True}).ok(), run_program({"tracing": False}).ok()
+    assert on.one(FUNCTION)["inputs"]["tracingConfig"] == {"mode": "Active"}
+    assert off.one(FUNCTION)["inputs"]["tracingConfig"] == {"mode": "PassThrough"}
+    attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    (xray,) = on.all(attachment)
+    assert xray["urn"] in on.one(FUNCTION)["dependencies"], "the permission before the function traces"
+    assert off.all(attachment) == [], "removed in the same up (deleted after the function is updated)"
