@@ -251,12 +251,12 @@ def test_the_alarms_watch_this_function_and_api(monitor):
         r["name"].removeprefix("ops-"): r["inputs"]
         for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
-    assert set(alarms) == {"function-errors", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
-    for name in ("function-errors", "throttles"):
+    assert set(alarms) == {"function-crashes", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
+    for name in ("function-crashes", "throttles"):
         assert alarms[name]["namespace"] == "AWS/Lambda"
         assert alarms[name]["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
         assert (alarms[name]["statistic"], alarms[name]["threshold"]) == ("Sum", 0)
-    assert alarms["function-errors"]["metricName"] == "Errors"
+    assert alarms["function-crashes"]["metricName"] == "Errors"
     assert alarms["throttles"]["metricName"] == "Throttles"
     assert alarms["api-5xx"]["metricName"] == "5xx"
     assert alarms["api-5xx"]["dimensions"] == {"ApiId": api_id, "Stage": "$default"}
@@ -270,6 +270,34 @@ def test_the_alarms_watch_this_function_and_api(monitor):
     assert {q["metric"]["metricName"] for q in rate["metricQueries"] if "metric" in q} == {"4xx", "Count"}
     assert all(not alarm.get("alarmActions") for alarm in alarms.values()), "no email: no notification"
     assert not all_of(monitor, "aws:sns/topic:Topic")
+
+
+def test_an_alarm_counts_the_500s_the_handler_answers_and_each_says_what_it_counts(monitor):
+    """Lambda's Errors counts unhandled errors only; a 500 the handler returns is an answer,
+    which the API's 5xx on the stage counts. Each description names the metric it counts."""
+    operate()
+    alarms = {
+        r["name"].removeprefix("ops-"): r["inputs"]
+        for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    handled = [
+        name
+        for name, alarm in alarms.items()
+        if (alarm.get("namespace"), alarm.get("metricName")) == ("AWS/ApiGateway", "5xx")
+        and alarm["dimensions"]["Stage"] == "$default"
+        and (alarm["statistic"], alarm["threshold"]) == ("Sum", 0)
+    ]
+    assert handled == ["api-5xx"]
+    assert "the 500s the handler returns" in alarms["api-5xx"]["alarmDescription"]
+    crashes = alarms["function-crashes"]["alarmDescription"]
+    assert "AWS/Lambda Errors" in crashes and "5xx or a crash" not in crashes
+    assert "A 500 the handler answers is not one" in crashes
+    for name, alarm in alarms.items():
+        if "metricName" in alarm:
+            assert f"{alarm['namespace']} {alarm['metricName']}" in alarm["alarmDescription"], name
+        else:
+            metrics = [q["metric"]["metricName"] for q in alarm["metricQueries"] if "metric" in q]
+            assert all(metric in alarm["alarmDescription"] for metric in metrics), name
 
 
 def test_an_alarm_email_gets_a_topic_and_a_subscription(monitor):
