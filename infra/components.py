@@ -26,6 +26,12 @@ TYPE_PREFIX = "chipotle:infra"
 # (chipotle_model.api.ROUTES) is the only one; it answers 404/405 itself.
 CATCH_ALL_ROUTE = "$default"
 LIVE_ALIAS = "live"  # the API invokes this alias, never $LATEST
+# How long the provider may wait for a published version (and provisioned environments) to
+# become Active; its defaults are 10 minutes (function) and 15 (provisioned concurrency).
+# A SnapStart publish runs INIT (up to 15 minutes with SnapStart: here ~400 MB of image and
+# a model to load) and then snapshots it, all inside that wait (docs/deploy.md).
+PUBLISH_TIMEOUT = "30m"
+PUBLISH_TIMEOUTS = pulumi.CustomTimeouts(create=PUBLISH_TIMEOUT, update=PUBLISH_TIMEOUT)
 _MAX_PREFIX = 48  # Lambda's 64-character function names, less the 8 of the random suffix
 
 
@@ -190,7 +196,7 @@ class ServingFunction(pulumi.ComponentResource):
             # Always stated: the provider's tracing_config is Optional + Computed, so an absent
             # block is "no change" and tracing once on would stay Active after it is turned off.
             tracing_config={"mode": "Active" if settings.operations.tracing else "PassThrough"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, custom_timeouts=PUBLISH_TIMEOUTS),
         )
         self.published_version: pulumi.Output[str] = self.function.version
         self.alias = aws.lambda_.Alias(
@@ -235,7 +241,7 @@ class ServingFunction(pulumi.ComponentResource):
             function_name=self.function.name,
             qualifier=self.alias.name,
             provisioned_concurrent_executions=settings.provisioned_concurrency,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=PUBLISH_TIMEOUTS),
         )
 
 

@@ -1,5 +1,5 @@
 """Pulumi mocks that answer as the AWS and Docker providers do, and a monitor that records
-each registration (its parent, dependencies and secret inputs) for assertions.
+each registration (its parent, dependencies, custom timeouts and secret inputs) for assertions.
 
 Used in process by the component tests (`pulumi.runtime.set_mocks` + `@pulumi.runtime.test`)
 and in a fresh interpreter per run by tests/infra/mock_program.py for the whole program.
@@ -195,6 +195,11 @@ class RecordingMonitor(mocks.MockMonitor):
                     },
                     "delete_before_replace": request.deleteBeforeReplace,
                     "retain_on_delete": request.retainOnDelete,
+                    "custom_timeouts": {
+                        phase: getattr(request.customTimeouts, phase)
+                        for phase in ("create", "update", "delete")
+                        if request.HasField("customTimeouts") and getattr(request.customTimeouts, phase)
+                    },
                     "provider": request.provider,
                     "inputs": inputs,
                     "secret_inputs": secrets,

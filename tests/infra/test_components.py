@@ -354,3 +354,15 @@ def test_tracing_on_demand(monitor, tracing):
         # Computed), so tracing on -> off would keep the function Active
         assert function["tracingConfig"] == {"mode": "PassThrough"}
         assert attachments == []
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "snapstart", "provisioned"])
+def test_publishes_may_take_as_long_as_a_snapstart_init(monitor, mode):
+    """The provider waits for a published version inside the function's create/update
+    timeout (10 minutes by default); a SnapStart INIT alone may take up to 15."""
+    deploy_function(coldStart=mode)
+    waits = [one(monitor, "aws:lambda/function:Function")]
+    waits += all_of(monitor, "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert len(waits) == (2 if mode == "provisioned" else 1)
+    for resource in waits:
+        assert resource["custom_timeouts"] == {"create": "30m", "update": "30m"}, resource["type"]

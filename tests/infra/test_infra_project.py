@@ -139,3 +139,15 @@ def test_the_infra_modules_import_each_other_without_a_cycle():
 
     for module in graph:
         visit(module, ())
+
+
+def test_the_deploy_guide_states_the_publish_timeout_and_what_to_do_after_a_failed_publish():
+    from infra.components import PUBLISH_TIMEOUT
+
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    section = guide[guide.index("### When a publish is slow or fails") : guide.index("### Remove it")]
+    section = " ".join(section.split())
+    minutes = PUBLISH_TIMEOUT.removesuffix("m")
+    assert f"**{minutes} minutes**" in section and "`PUBLISH_TIMEOUT`" in section
+    for step in ("the alias `live` is not moved", "`Failed`", "pulumi refresh", "publishes a new version"):
+        assert step in section, step
