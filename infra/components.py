@@ -31,6 +31,7 @@ LIVE_ALIAS = "live"  # the API invokes this alias, never $LATEST
 # A SnapStart publish runs INIT (up to 15 minutes with SnapStart: here ~400 MB of image and
 # a model to load) and then snapshots it, all inside that wait (docs/deploy.md).
 PUBLISH_TIMEOUT = "30m"
+COLD_START_TAG = "cold-start"  # the function's tag: the coldStart mode it was deployed with
 PUBLISH_TIMEOUTS = pulumi.CustomTimeouts(create=PUBLISH_TIMEOUT, update=PUBLISH_TIMEOUT)
 _MAX_PREFIX = 48  # Lambda's 64-character function names, less the 8 of the random suffix
 
@@ -196,13 +197,24 @@ class ServingFunction(pulumi.ComponentResource):
             # Always stated: the provider's tracing_config is Optional + Computed, so an absent
             # block is "no change" and tracing once on would stay Active after it is turned off.
             tracing_config={"mode": "Active" if settings.operations.tracing else "PassThrough"},
+            # what the next preview reads to know the mode it switches from (start_mode_switch)
+            tags={COLD_START_TAG: settings.cold_start},
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, custom_timeouts=PUBLISH_TIMEOUTS),
         )
         self.published_version: pulumi.Output[str] = self.function.version
+        # The mode the deployed function has, read at preview (an existing function's name is
+        # known then); the alias waits for the check, so a refused switch stops the preview.
+        deployed = aws.lambda_.get_function_output(
+            function_name=self.function.name, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        checked = deployed.tags.apply(
+            lambda tags: start_mode_switch((tags or {}).get(COLD_START_TAG), settings.cold_start)
+        )
         self.alias = aws.lambda_.Alias(
             f"{name}-{LIVE_ALIAS}",
             name=LIVE_ALIAS,
             function_name=self.function.name,
+            description=checked.apply(lambda mode: f"what the API invokes; cold starts: {mode}"),
             **_alias_routing(settings, self.published_version),
             opts=child,
         )
@@ -243,6 +255,33 @@ class ServingFunction(pulumi.ComponentResource):
             provisioned_concurrent_executions=settings.provisioned_concurrency,
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=PUBLISH_TIMEOUTS),
         )
+
+
+def start_mode_switch(deployed: str | None, wanted: str) -> str:
+    """`wanted`, or RunError when AWS refuses the switch from the `deployed` mode in one `up`.
+
+    Pulumi deletes what a program no longer declares last, after every update: from
+    provisioned to snapstart, the function would get SnapStart and a new version while
+    provisioned concurrency is still on `live`, which SnapStart refuses. Every other pair
+    works in one `up`: the function changes first, then the alias, then a new provisioned
+    concurrency (it depends on the alias), and a removed one goes last. `deployed` None:
+    nothing deployed yet, or by a program that did not tag the mode.
+    """
+    through = _TWO_STEP_SWITCHES.get((deployed, wanted))
+    if through is None:
+        return wanted
+    key = "chipotle:coldStart"
+    raise pulumi.RunError(
+        f"{key}: the function has {deployed} and cannot switch to {wanted} in one `pulumi up` "
+        f"(SnapStart does not support provisioned concurrency, and Pulumi removes the provisioned "
+        f"concurrency only after the function has changed). Take two steps: "
+        f"`pulumi config set {key} {through} && pulumi config rm chipotle:provisionedConcurrency "
+        f"&& pulumi up`, then `pulumi config set {key} {wanted} && pulumi up`."
+    )
+
+
+# (deployed, wanted) -> the mode to go through first, for the switches AWS refuses in one up.
+_TWO_STEP_SWITCHES = {("provisioned", "snapstart"): "on-demand"}
 
 
 def _environment(settings: Settings) -> dict[str, str]:

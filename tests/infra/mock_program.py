@@ -8,7 +8,8 @@ the exports:
     python tests/infra/mock_program.py SPEC.json RESULT.json
 
 SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool,
-       "versions": {"N": "sha256:..."}, "images": {"sha256:...": "tag"}}  (what AWS holds already)
+       "versions": {"N": "sha256:..."}, "images": {"sha256:...": "tag"},
+       "deployed_tags": {"key": "value"} | null}  (what AWS holds already)
 RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...}}
 (each resource: type, name, parent, dependencies, inputs (secrets unwrapped), the paths of
 secret inputs, outputs, and for components what they passed to `register_outputs`)
@@ -59,6 +60,7 @@ def main(spec_path: str, result_path: str) -> int:
         region=spec["config"].get("aws:region", "us-east-1"),
         versions=spec.get("versions"),
         images=spec.get("images"),
+        deployed_tags=spec.get("deployed_tags"),
     )
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(

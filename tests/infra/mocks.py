@@ -67,7 +67,8 @@ def autoname(name: str) -> str:
 class StackMocks(pulumi.runtime.Mocks):
     """`versions`: the Lambda versions that exist already (number -> serving image digest),
     as a previous deploy would have left them; `images`: digest -> tag in the serving
-    repository (what ECR still holds)."""
+    repository (what ECR still holds); `deployed_tags`: the function's tags as a previous
+    deploy left them (what a preview reads), None: as this run declares them."""
 
     def __init__(
         self,
@@ -76,11 +77,13 @@ class StackMocks(pulumi.runtime.Mocks):
         versions: dict[str, str] | None = None,
         images: dict[str, str] | None = None,
         published_version: str = "7",
+        deployed_tags: dict[str, str] | None = None,
     ):
         self.region = region
         self.versions = versions or {}
         self.images = images or {}
         self.published_version = published_version
+        self.deployed_tags = deployed_tags
         self.invokes: list[dict] = []
         self.inputs: dict[tuple[str, str], dict] = {}  # (type, name) -> the inputs the program gave
 
@@ -138,6 +141,8 @@ class StackMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.invokes.append({"token": args.token, "args": dict(args.args), "provider": args.provider})
+        if args.token == "aws:lambda/getFunction:getFunction" and "qualifier" not in args.args:
+            return self._function(args.args["functionName"])
         if args.token == "aws:lambda/getFunction:getFunction":
             version = args.args["qualifier"]
             if version not in self.versions:  # as the provider fails: the version does not exist
@@ -162,6 +167,15 @@ class StackMocks(pulumi.runtime.Mocks):
                 "userName": "AWS",
             }
         return {}
+
+    def _function(self, name: str) -> dict:
+        """The function as Lambda describes it: tagged as `deployed_tags` says (a previous
+        deploy, seen at preview), else as this run declared it (seen after its update)."""
+        declared = next(
+            (inputs for (typ, _), inputs in self.inputs.items() if typ == "aws:lambda/function:Function"), {}
+        )
+        tags = self.deployed_tags if self.deployed_tags is not None else declared.get("tags", {})
+        return {"functionName": name, "tags": tags, "version": "$LATEST"}
 
 
 def _invoke_arn(region: str, arn: str) -> str:

@@ -103,13 +103,15 @@ def run_program(
     block_kagglehub: bool = True,
     versions: dict[str, str] | None = None,
     images: dict[str, str] | None = None,
+    deployed_tags: dict[str, str] | None = None,
     project_dir: Path = REPO_ROOT,
 ) -> ProgramRun:
     """Run `__main__.py` under mocks in a fresh interpreter and return what it did.
 
     kagglehub is blocked by default: a test run never reaches the network. `versions` and
-    `images` are the Lambda versions and ECR images a previous deploy left (see
-    tests/infra/mocks.py); `project_dir` is the clone to run from.
+    `images` are the Lambda versions and ECR images a previous deploy left, `deployed_tags`
+    the function's tags it left (see tests/infra/mocks.py); `project_dir` is the clone to
+    run from.
     """
     project = load_yaml("Pulumi.yaml")["name"]
     config = stack_config(overrides)
@@ -120,6 +122,7 @@ def run_program(
         "block_kagglehub": block_kagglehub,
         "versions": versions or {},
         "images": images or {},
+        "deployed_tags": deployed_tags,
     }
     with tempfile.TemporaryDirectory(prefix="infra-mock-") as work:
         spec, result = Path(work) / "spec.json", Path(work) / "result.json"
