@@ -61,7 +61,13 @@ def docker_build(spec: build_spec.ImageBuild) -> docker.DockerBuildArgs:
 
 
 class ImageRepository(pulumi.ComponentResource):
-    """An ECR repository, scanned on push, with push credentials.
+    """An ECR repository, scanned on push, with push credentials, its tags IMMUTABLE.
+
+    A tag names everything its image's build received (infra/build_spec.py: every admitted
+    file, the Dockerfiles, the build args), so a build whose bytes could differ gets a new
+    tag and no tag is pushed twice with other content; if it ever were (a base image tag
+    that moved under the same name, say), ECR refuses the push and the `up` stops before
+    the function changes, instead of the tag silently naming another image.
 
     `retain=False` (serving images): `pulumi destroy` deletes it with its images.
     `retain=True` (the training archive, the model's history): it outlives the stack and
@@ -75,8 +81,8 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository = aws.ecr.Repository(
             name,
             force_delete=not retain,
-            # a tag names the image's inputs: pushed again only with the same content
-            image_tag_mutability="MUTABLE",
+            # one tag, one digest: a tag names its build's inputs (see the docstring)
+            image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
         )
@@ -96,9 +102,9 @@ class ModelImages(pulumi.ComponentResource):
     """The serving image pushed to `repository` (its build trains or reuses the training
     stage), and, with an `archive`, the training image pushed there as the model's history.
 
-    Tags come from the build spec: the training image is tagged with the model version,
-    the serving image with a tag unique to its inputs, so a new image never takes an old
-    image's tag (the repositories are IMMUTABLE) and the Lambda is redeployed by digest.
+    Tags come from the build spec: each is the model version and a hash of everything its
+    build receives, so a new image never takes an old image's tag (the repositories are
+    IMMUTABLE) and the Lambda is redeployed by digest.
     """
 
     def __init__(
@@ -113,7 +119,7 @@ class ModelImages(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:ModelImages", name, None, opts)
         self.training = None
         if archive is not None:
-            self.training = self._pushed(f"{name}-training", build.training, archive, build.model_version)
+            self.training = self._pushed(f"{name}-training", build.training, archive, build.training_tag)
         # built after the training image, when there is one: the serving build reuses its stage
         self.serving = self._pushed(
             f"{name}-serving", build.serving, repository, build.serving_tag, after=self.training

@@ -199,6 +199,8 @@ def test_the_serving_repository_is_emptied_by_destroy_and_the_archive_retained(m
     assert repos["serving"]["inputs"]["forceDelete"] is True and repos["serving"]["retain_on_delete"] is False
     assert repos["archive"]["inputs"]["forceDelete"] is False and repos["archive"]["retain_on_delete"] is True
     assert all(r["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True} for r in repos.values())
+    # one tag, one digest: a tag names its whole build (tests/infra/test_build_tags.py)
+    assert {r["inputs"]["imageTagMutability"] for r in repos.values()} == {"IMMUTABLE"}
 
 
 # --- cold start: SnapStart on published versions, or provisioned concurrency on live ------------

@@ -316,7 +316,8 @@ def test_archived_training_image_is_pushed_to_a_retained_repository(archived_run
     training = archived_run.training_image["inputs"]
     spec = dev_build()
     assert training["build"] == build_of(spec.training)
-    assert training["imageName"] == f"{archive['outputs']['repositoryUrl']}:{spec.model_version}"
+    assert training["imageName"] == f"{archive['outputs']['repositoryUrl']}:{spec.training_tag}"
+    assert spec.training_tag.startswith(spec.model_version + "-"), "found by its model version"
     assert "registry" in archived_run.training_image["secret_inputs"]
     assert archived_run.training_image["urn"] in archived_run.serving_image["dependencies"]
     assert DIGEST_REF.match(archived_run.exports["training_image"])
