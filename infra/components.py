@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from chipotle_model.api import SERVICE_NAME, cors_policy
-from infra import build_spec, monitoring, policies
+from infra import build_spec, manifest, monitoring, policies
 from infra.config import Settings
 
 TYPE_PREFIX = "chipotle:infra"
@@ -47,7 +47,9 @@ def docker_build(spec: build_spec.ImageBuild) -> docker.DockerBuildArgs:
 
     BuildKit through the Docker engine's build API: one platform, and no provenance or
     SBOM attestations (those are added by the `docker buildx` client, which is not
-    involved), so the pushed image is a single manifest, not the image index Lambda rejects.
+    involved), so the pushed image should be a single manifest, not the image index Lambda
+    rejects; Docker's containerd image store can still push an index, which
+    `ModelImages` refuses before the function is given it (infra/manifest.py).
     Paths stay relative to the project directory, where Pulumi runs the program.
     """
     return docker.DockerBuildArgs(
@@ -126,8 +128,12 @@ class ModelImages(pulumi.ComponentResource):
         )
         self.serving_tag = build.serving_tag
         self.model_version = build.model_version
-        # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys.
-        self.image_uri: pulumi.Output[str] = self.serving.repo_digest
+        # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys;
+        # its manifest checked first (infra/manifest.py), so an image Lambda refuses stops the
+        # up before the function changes.
+        self.image_uri: pulumi.Output[str] = self.serving.repo_digest.apply(
+            lambda uri: manifest.checked_image_uri(uri, aws.config.profile)
+        )
         self.training_image = self.training.repo_digest if self.training else None
         self.register_outputs({"image_uri": self.image_uri, "training_image": self.training_image})
 

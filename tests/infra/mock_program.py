@@ -9,8 +9,10 @@ the exports:
 
 SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool,
        "versions": {"N": "sha256:..."}, "images": {"sha256:...": "tag"},
-       "deployed_tags": {"key": "value"} | null}  (what AWS holds already)
-RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...}}
+       "deployed_tags": {"key": "value"} | null,  (what AWS holds already)
+       "manifest": "docker" | "oci-index-attestation"}  (what ECR answers for the pushed image)
+RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...},
+         "ecr_manifest_reads": [region, ...]}
 (each resource: type, name, parent, dependencies, inputs (secrets unwrapped), the paths of
 secret inputs, outputs, and for components what they passed to `register_outputs`)
 
@@ -53,8 +55,11 @@ def main(spec_path: str, result_path: str) -> int:
 
     import pulumi
 
-    from tests.infra.mocks import RecordingMonitor, StackMocks, plain
+    from infra import manifest
+    from tests.infra.mocks import RecordingMonitor, StackMocks, plain, stubbed_ecr
     from tests.support import REPO_ROOT
+
+    manifest.ecr_client = stubbed_ecr(spec.get("manifest", "docker"), ecr_calls := [])
 
     mocks = StackMocks(
         region=spec["config"].get("aws:region", "us-east-1"),
@@ -84,6 +89,7 @@ def main(spec_path: str, result_path: str) -> int:
     result = {
         "resources": monitor.records(),
         "invokes": plain(mocks.invokes),
+        "ecr_manifest_reads": ecr_calls,
         "exports": plain(exports),
         "error": error,
     }

@@ -229,3 +229,84 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def records(self) -> list[dict]:
         return [{**r, "registered_outputs": self._registered_outputs.get(r["urn"])} for r in self._records]
+
+
+# What ECR answers for a pushed image (BatchGetImage), by kind: a single Docker manifest (what
+# Lambda runs), or the OCI index with an attestation that the containerd store pushes.
+MANIFESTS = {
+    "docker": (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": "sha256:" + "c" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": "sha256:" + "d" * 64,
+                }
+            ],
+        },
+    ),
+    "oci-index-attestation": (
+        "application/vnd.oci.image.index.v1+json",
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "e" * 64,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                },
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "f" * 64,
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.digest": "sha256:" + "e" * 64,
+                        "vnd.docker.reference.type": "attestation-manifest",
+                    },
+                },
+            ],
+        },
+    ),
+}
+
+
+def stubbed_ecr(kind: str = "docker", calls: list | None = None):
+    """An `infra.manifest.ecr_client` whose clients answer BatchGetImage as ECR does, with
+    the manifest of `kind`, through botocore's Stubber (no network, no credentials)."""
+    import botocore.session
+    from botocore.stub import ANY, Stubber
+
+    media_type, manifest = MANIFESTS[kind]
+
+    def client(region: str, profile: str | None = None):
+        ecr = botocore.session.Session().create_client(
+            "ecr", region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+        stubber = Stubber(ecr)
+        answer = {
+            "images": [
+                {
+                    "registryId": ACCOUNT,
+                    "repositoryName": "repo",
+                    "imageId": {"imageDigest": "sha256:" + "0" * 64},
+                    "imageManifest": json.dumps(manifest),
+                    "imageManifestMediaType": media_type,
+                }
+            ],
+            "failures": [],
+        }
+        expected = {"registryId": ANY, "repositoryName": ANY, "imageIds": ANY, "acceptedMediaTypes": ANY}
+        stubber.add_response("batch_get_image", answer, expected)
+        stubber.activate()
+        if calls is not None:
+            calls.append(region)
+        return ecr
+
+    return client

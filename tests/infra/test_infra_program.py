@@ -435,3 +435,16 @@ def test_every_start_mode_switch_works_in_one_up_or_is_refused_at_preview(repo_d
 
 def test_a_function_deployed_without_the_mode_tag_is_not_refused(repo_data_csv):
     run_program({"coldStart": "snapstart"}, deployed_tags={}).ok()
+
+
+def test_the_pushed_images_manifest_is_checked_before_the_function(dev_run: ProgramRun):
+    assert dev_run.ecr_manifest_reads == ["us-east-1"], "one read, in the repository's region"
+
+
+def test_an_oci_index_from_the_builder_stops_the_up_before_the_function_changes(repo_data_csv):
+    run = run_program(manifest="oci-index-attestation")
+    assert run.error is not None and run.error["type"] == "RunError"
+    assert "attestation manifest(s)" in run.error["message"]
+    assert "--provenance=false" in run.error["message"]
+    assert run.serving_image, "built and pushed, then checked"
+    assert not run.all(FUNCTION) and not run.all(ALIAS), "the function is never given the image"
