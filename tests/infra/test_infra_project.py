@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -151,3 +152,21 @@ def test_the_deploy_guide_states_the_publish_timeout_and_what_to_do_after_a_fail
     assert f"**{minutes} minutes**" in section and "`PUBLISH_TIMEOUT`" in section
     for step in ("the alias `live` is not moved", "`Failed`", "pulumi refresh", "publishes a new version"):
         assert step in section, step
+
+
+def test_the_deploy_guide_says_destroy_preview_and_refresh_need_a_docker_engine(dev_run):
+    """pulumi-docker's Configure pings the engine (pulumi/pulumi-docker#1106): the
+    prerequisites and "Remove it" say so, and the recovery without any engine names the
+    stack's real Docker provider (its name carries the pinned version)."""
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    prerequisites = " ".join(guide[guide.index("### Prerequisites") : guide.index("### Deploy")].split())
+    remove = guide[guide.index("### Remove it") : guide.index("## Configuration")]
+    for text in (prerequisites, " ".join(remove.split())):
+        assert "pulumi/pulumi-docker#1106" in text and "failed to connect to any docker daemon" in text
+        assert all(command in text for command in ("`pulumi preview`", "`pulumi refresh`", "destroy"))
+    assert "DOCKER_HOST=ssh://" in remove and "pulumi destroy" in remove
+    version = importlib.metadata.version("pulumi_docker").replace(".", "_")
+    stack = dev_run.serving_image["urn"].split("::")[0]  # urn:pulumi:<stack>
+    provider = f"{stack}::{PROJECT['name']}::pulumi:providers:docker::default_{version}"
+    assert f"pulumi state delete --target-dependents '{provider}'" in remove
+    assert remove.index("pulumi state delete") < remove.rindex("pulumi destroy")
