@@ -190,7 +190,26 @@ class ServingFunction(pulumi.ComponentResource):
             opts=child,
         )
         depends_on = [self.logging, self.log_group, *self._tracing_permission(name, settings)]
-        self.function = aws.lambda_.Function(
+        self.function = self._function(name, image_uri, settings, depends_on)
+        self.published_version: pulumi.Output[str] = self.function.version
+        self.alias = self._live_alias(name, settings)
+        self.provisioned = self._provisioned_concurrency(name, settings)
+        # The version most requests go to (a canary's new version gets canaryWeight of them).
+        self.live_version: pulumi.Output[str] = self.alias.function_version
+        self.register_outputs(
+            {
+                "function_name": self.function.name,
+                "published_version": self.published_version,
+                "live_version": self.live_version,
+                "alias_arn": self.alias.arn,
+            }
+        )
+
+    def _function(
+        self, name: str, image_uri: pulumi.Input[str], settings: Settings, depends_on: list
+    ) -> aws.lambda_.Function:
+        """The function (package type Image), publishing a version for every change."""
+        return aws.lambda_.Function(
             name,
             package_type="Image",
             image_uri=image_uri,
@@ -213,7 +232,9 @@ class ServingFunction(pulumi.ComponentResource):
             tags={COLD_START_TAG: settings.cold_start},
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, custom_timeouts=PUBLISH_TIMEOUTS),
         )
-        self.published_version: pulumi.Output[str] = self.function.version
+
+    def _live_alias(self, name: str, settings: Settings) -> aws.lambda_.Alias:
+        """`live`, routed as `settings.release` says, once the start-mode switch is allowed."""
         # The mode the deployed function has, read at preview (an existing function's name is
         # known then); the alias waits for the check, so a refused switch stops the preview.
         deployed = aws.lambda_.get_function_output(
@@ -222,24 +243,13 @@ class ServingFunction(pulumi.ComponentResource):
         checked = deployed.tags.apply(
             lambda tags: start_mode_switch((tags or {}).get(COLD_START_TAG), settings.cold_start)
         )
-        self.alias = aws.lambda_.Alias(
+        return aws.lambda_.Alias(
             f"{name}-{LIVE_ALIAS}",
             name=LIVE_ALIAS,
             function_name=self.function.name,
             description=checked.apply(lambda mode: f"what the API invokes; cold starts: {mode}"),
             **_alias_routing(settings, self.published_version),
-            opts=child,
-        )
-        self.provisioned = self._provisioned_concurrency(name, settings)
-        # The version most requests go to (a canary's new version gets canaryWeight of them).
-        self.live_version: pulumi.Output[str] = self.alias.function_version
-        self.register_outputs(
-            {
-                "function_name": self.function.name,
-                "published_version": self.published_version,
-                "live_version": self.live_version,
-                "alias_arn": self.alias.arn,
-            }
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _tracing_permission(self, name: str, settings: Settings) -> list:

@@ -36,44 +36,8 @@ def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: 
         "Resource": f"{watched.function_name}:{watched.alias_name}",
     }
     api = {"ApiId": watched.api_id, "Stage": STAGE}
-    any_at_all = {
-        "comparison_operator": "GreaterThanThreshold",
-        "threshold": 0,
-        "statistic": "Sum",
-        "period": PERIOD_S,
-        "evaluation_periods": 1,
-        "treat_missing_data": "notBreaching",
-    }
     return {
-        # Lambda's Errors counts unhandled errors only: the handler's own 500s are answers,
-        # counted by the API's 5xx (api-5xx) and the handler's ServerErrors.
-        "function-crashes": {
-            **any_at_all,
-            "namespace": "AWS/Lambda",
-            "metric_name": "Errors",
-            "dimensions": function,
-            "alarm_description": "Counts AWS/Lambda Errors of the live alias: invocations that ended "
-            "without an answer from the handler (an uncaught exception, a timeout, running out of "
-            "memory, a failed INIT). A 500 the handler answers is not one (see api-5xx). Read the "
-            "ERROR and REPORT lines of the log group.",
-        },
-        "throttles": {
-            **any_at_all,
-            "namespace": "AWS/Lambda",
-            "metric_name": "Throttles",
-            "dimensions": function,
-            "alarm_description": "Counts AWS/Lambda Throttles of the live alias: invocations refused "
-            "for lack of concurrency. Raise reservedConcurrency (or the account's limit).",
-        },
-        "api-5xx": {
-            **any_at_all,
-            "namespace": "AWS/ApiGateway",
-            "metric_name": "5xx",
-            "dimensions": api,
-            "alarm_description": "Counts AWS/ApiGateway 5xx of the $default stage: every 5xx answer, "
-            "the 500s the handler returns for errors it handled included (Lambda's Errors misses "
-            "those), as well as the function's crashes and timeouts and API Gateway's own failures.",
-        },
+        **_count_alarms(function, api),
         "latency-p99": {
             "namespace": "AWS/ApiGateway",
             "metric_name": "Latency",
@@ -108,6 +72,53 @@ def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: 
             "alarm_description": f"Watches AWS/ApiGateway 4xx as a share of Count on the $default stage: "
             f"above {client_error_percent}% of at least {MIN_REQUESTS_FOR_RATE} requests in five minutes. "
             "A client sends bad input, or a deploy changed the API.",
+        },
+    }
+
+
+# Any count above zero in a five-minute period.
+_ANY_AT_ALL = {
+    "comparison_operator": "GreaterThanThreshold",
+    "threshold": 0,
+    "statistic": "Sum",
+    "period": PERIOD_S,
+    "evaluation_periods": 1,
+    "treat_missing_data": "notBreaching",
+}
+
+
+def _count_alarms(function: dict, api: dict) -> dict[str, dict]:
+    """The alarms on any crash, throttle or 5xx at all."""
+    any_at_all = _ANY_AT_ALL
+    return {
+        # Lambda's Errors counts unhandled errors only: the handler's own 500s are answers,
+        # counted by the API's 5xx (api-5xx) and the handler's ServerErrors.
+        "function-crashes": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Errors",
+            "dimensions": function,
+            "alarm_description": "Counts AWS/Lambda Errors of the live alias: invocations that ended "
+            "without an answer from the handler (an uncaught exception, a timeout, running out of "
+            "memory, a failed INIT). A 500 the handler answers is not one (see api-5xx). Read the "
+            "ERROR and REPORT lines of the log group.",
+        },
+        "throttles": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Throttles",
+            "dimensions": function,
+            "alarm_description": "Counts AWS/Lambda Throttles of the live alias: invocations refused "
+            "for lack of concurrency. Raise reservedConcurrency (or the account's limit).",
+        },
+        "api-5xx": {
+            **any_at_all,
+            "namespace": "AWS/ApiGateway",
+            "metric_name": "5xx",
+            "dimensions": api,
+            "alarm_description": "Counts AWS/ApiGateway 5xx of the $default stage: every 5xx answer, "
+            "the 500s the handler returns for errors it handled included (Lambda's Errors misses "
+            "those), as well as the function's crashes and timeouts and API Gateway's own failures.",
         },
     }
 
