@@ -17,13 +17,14 @@ from infra.components import (
     ServingFunction,
     resource_prefix,
 )
-from infra.config import ConfigError, read_settings
+from infra.config import NAMESPACE, ConfigError, configured_keys, read_settings
 from infra.dataset import load_dataset
 from serving import NotAModelPackage, model_package
 
 # Config and data in, validated before any resource is touched (preview fails too).
 try:
-    settings = read_settings(pulumi.runtime.config.CONFIG.get())
+    # Pulumi's public config API: each key's value; every key the stack sets, to refuse typos.
+    settings = read_settings(pulumi.Config(NAMESPACE).get, configured_keys())
     package = model_package(settings.model_package)
     dataset = load_dataset(package, settings)
 except (ConfigError, NotAModelPackage, ValueError) as error:  # ValueError: the data

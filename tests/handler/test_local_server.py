@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 
 import chipotle_model
-
 from serving.api import LocalContext, cors_policy
 from serving.server import build_event
 from tests.support import REPO_ROOT

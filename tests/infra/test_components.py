@@ -201,6 +201,8 @@ def test_the_serving_repository_is_emptied_by_destroy_and_the_archive_retained(m
     assert repos["serving"]["inputs"]["forceDelete"] is True and repos["serving"]["retain_on_delete"] is False
     assert repos["archive"]["inputs"]["forceDelete"] is False and repos["archive"]["retain_on_delete"] is True
     assert all(r["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True} for r in repos.values())
+    # one tag, one digest: a tag names its whole build (tests/infra/test_build_tags.py)
+    assert {r["inputs"]["imageTagMutability"] for r in repos.values()} == {"IMMUTABLE"}
 
 
 # --- cold start: SnapStart on published versions, or provisioned concurrency on live ------------
@@ -255,12 +257,12 @@ def test_the_alarms_watch_this_function_and_api(monitor):
         r["name"].removeprefix("ops-"): r["inputs"]
         for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
-    assert set(alarms) == {"function-errors", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
-    for name in ("function-errors", "throttles"):
+    assert set(alarms) == {"function-crashes", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
+    for name in ("function-crashes", "throttles"):
         assert alarms[name]["namespace"] == "AWS/Lambda"
         assert alarms[name]["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
         assert (alarms[name]["statistic"], alarms[name]["threshold"]) == ("Sum", 0)
-    assert alarms["function-errors"]["metricName"] == "Errors"
+    assert alarms["function-crashes"]["metricName"] == "Errors"
     assert alarms["throttles"]["metricName"] == "Throttles"
     assert alarms["api-5xx"]["metricName"] == "5xx"
     assert alarms["api-5xx"]["dimensions"] == {"ApiId": api_id, "Stage": "$default"}
@@ -274,6 +276,34 @@ def test_the_alarms_watch_this_function_and_api(monitor):
     assert {q["metric"]["metricName"] for q in rate["metricQueries"] if "metric" in q} == {"4xx", "Count"}
     assert all(not alarm.get("alarmActions") for alarm in alarms.values()), "no email: no notification"
     assert not all_of(monitor, "aws:sns/topic:Topic")
+
+
+def test_an_alarm_counts_the_500s_the_handler_answers_and_each_says_what_it_counts(monitor):
+    """Lambda's Errors counts unhandled errors only; a 500 the handler returns is an answer,
+    which the API's 5xx on the stage counts. Each description names the metric it counts."""
+    operate()
+    alarms = {
+        r["name"].removeprefix("ops-"): r["inputs"]
+        for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    handled = [
+        name
+        for name, alarm in alarms.items()
+        if (alarm.get("namespace"), alarm.get("metricName")) == ("AWS/ApiGateway", "5xx")
+        and alarm["dimensions"]["Stage"] == "$default"
+        and (alarm["statistic"], alarm["threshold"]) == ("Sum", 0)
+    ]
+    assert handled == ["api-5xx"]
+    assert "the 500s the handler returns" in alarms["api-5xx"]["alarmDescription"]
+    crashes = alarms["function-crashes"]["alarmDescription"]
+    assert "AWS/Lambda Errors" in crashes and "5xx or a crash" not in crashes
+    assert "A 500 the handler answers is not one" in crashes
+    for name, alarm in alarms.items():
+        if "metricName" in alarm:
+            assert f"{alarm['namespace']} {alarm['metricName']}" in alarm["alarmDescription"], name
+        else:
+            metrics = [q["metric"]["metricName"] for q in alarm["metricQueries"] if "metric" in q]
+            assert all(metric in alarm["alarmDescription"] for metric in metrics), name
 
 
 def test_an_alarm_email_gets_a_topic_and_a_subscription(monitor):
@@ -326,4 +356,19 @@ def test_tracing_on_demand(monitor, tracing):
         (attachment,) = attachments
         assert attachment["inputs"]["policyArn"].endswith(":policy/AWSXRayDaemonWriteAccess")
     else:
-        assert "tracingConfig" not in function and attachments == []
+        # stated, not left out: an absent block is no change to the provider (Optional +
+        # Computed), so tracing on -> off would keep the function Active
+        assert function["tracingConfig"] == {"mode": "PassThrough"}
+        assert attachments == []
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "snapstart", "provisioned"])
+def test_publishes_may_take_as_long_as_a_snapstart_init(monitor, mode):
+    """The provider waits for a published version inside the function's create/update
+    timeout (10 minutes by default); a SnapStart INIT alone may take up to 15."""
+    deploy_function(coldStart=mode)
+    waits = [one(monitor, "aws:lambda/function:Function")]
+    waits += all_of(monitor, "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert len(waits) == (2 if mode == "provisioned" else 1)
+    for resource in waits:
+        assert resource["custom_timeouts"] == {"create": "30m", "update": "30m"}, resource["type"]

@@ -62,7 +62,7 @@ PROGRAMS = {
 PULUMI_COMMANDS = {
     ("up",), ("destroy",), ("preview",), ("refresh",), ("login",), ("stack", "select"),
     ("stack", "output"), ("stack", "rm"), ("stack", "init"), ("stack", "ls"),
-    ("config", "set"), ("config", "rm"), ("config", "get"),
+    ("config", "set"), ("config", "rm"), ("config", "get"), ("state", "delete"),
 }  # fmt: skip
 # The AWS CLI commands the docs may use (aws help; no AWS CLI on these machines).
 AWS_COMMANDS = {

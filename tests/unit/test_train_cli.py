@@ -59,7 +59,7 @@ def test_the_phases_are_printed_with_counts_and_times_after_an_estimate(real_csv
         rf"fit: KDTree over {real_store_count:,} stores {time}",
         rf"check: 20,000 of 20,000 points agree with brute force {time}",
         rf"write: {tmp_path / 'm.joblib'} \([\d,]+ bytes\) and {tmp_path / 'r.json'} {time}",
-            r"trained in \d+\.\d s",
+        r"trained in \d+\.\d s",
     ]
     assert len(lines) == len(expected), lines
     for line, pattern in zip(lines, expected):
