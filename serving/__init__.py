@@ -1,8 +1,7 @@
 """serving: a generic platform that serves one scikit-learn model from AWS Lambda.
 
-It knows nothing of the model it serves. A model package (chipotle_model, or
-examples/regression_model) exports the names of SEAM (see chipotle_model/__init__.py for
-what each is), and the platform does the rest: the artifact (serving.artifact), the
+It knows nothing of the model it serves. A model package exports the names of SEAM
+(docs/own-model.md says what each is), and the platform does the rest: the artifact (serving.artifact), the
 training command (serving.training), the HTTP API with its errors, logs and metrics
 (serving.api), the Lambda entry (serving.lambda_handler), the local server
 (serving.server), the contract check (serving.contract) and the command line

@@ -20,7 +20,7 @@ import joblib
 
 from .files import replaced_together
 
-# 3: {"format", "metadata", "model"}; 2 held the nearest-store model's parts by name.
+# 3: {"format", "metadata", "model"}; 2 held one model's parts by name.
 ARTIFACT_FORMAT = 3
 # Loading refuses an artifact whose pickled estimator came from other versions of these.
 CHECKED_PACKAGES = ("scikit-learn", "numpy")

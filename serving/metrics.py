@@ -4,7 +4,7 @@ CloudWatch turns into metrics.
 
 Dimensions are kept few, because each combination of values is a custom metric billed by
 the month: `service` (Powertools adds it) and `route` (one of the routes, or "other").
-A route adds its own counts with `Request.count` (the nearest-store model: K, BatchPoints):
+A route adds its own counts with `Request.count` (in Count units):
 
     Requests, ClientErrors, ServerErrors   Count, per route (errors as 0/1 so rates add up)
     Latency                                Milliseconds, per route (the handler's time)
@@ -27,7 +27,7 @@ OTHER_ROUTE = "other"  # any path or method the route table does not serve
 
 
 def namespace_for(service: str) -> str:
-    """The CloudWatch namespace of a service's metrics: "nearest-store" -> "NearestStore"."""
+    """The CloudWatch namespace of a service's metrics: "my-service" -> "MyService"."""
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", service) if part)
 
 
