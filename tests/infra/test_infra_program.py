@@ -226,7 +226,8 @@ def test_same_inputs_from_another_clone_path_give_the_same_build(dev_run: Progra
     clone = tmp_path / "another" / "clone"
     listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
     files = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    for name in [*files.stdout.split(), str(DEFAULTS["dataPath"])]:
+    data = [str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "data").rglob("*") if p.is_file()]
+    for name in [*files.stdout.split(), *data]:  # all of data/ (gitignored): the tags cover it
         (clone / name).parent.mkdir(parents=True, exist_ok=True)
         if (REPO_ROOT / name).is_file():
             shutil.copy2(REPO_ROOT / name, clone / name)
