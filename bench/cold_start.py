@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench import start_modes, support
 from infra.config import DEFAULTS
-from tests.support.docker import IMAGE_PREFIX, LambdaContainer, docker, run_python
+from infra.local.images import IMAGE_PREFIX, LambdaContainer, docker, run_python
 
 TARGET_RATIO = 0.7  # INIT <= 0.7x the bare `import sklearn.neighbors`, same image
 BARE, ORIGINAL, OURS = "bare `import sklearn.neighbors`, same image", "original way (own image)", "**ours**"

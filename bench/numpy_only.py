@@ -27,9 +27,9 @@ import numpy as np
 from bench import support
 from chipotle_model.training import brute_force_nearest_km
 from infra import build_spec
+from infra.local.images import docker
 from serving.api import LocalContext
 from serving.artifact import load_artifact
-from tests.support.docker import docker
 
 HANDLER_SOURCE = Path(__file__).with_name("numpy_handler.py")
 SERVE_TIME_DISTRIBUTIONS = ("scikit-learn", "scipy", "joblib", "threadpoolctl", "narwhals")

@@ -20,10 +20,10 @@ from bench import support
 from chipotle_model.train import main as train
 from infra import build_spec
 from infra.config import DEFAULTS
+from infra.local.images import IMAGE_PREFIX, built
 from serving.api import LocalContext, create_api, make_logger
 from serving.artifact import load_artifact
 from serving.metrics import RequestMetrics
-from tests.support.docker import IMAGE_PREFIX, built
 
 TARGET_INIT_RATIO = 1.03
 TARGET_WARM_P50_DELTA_MS = 0.05

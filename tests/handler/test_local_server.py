@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 
 import chipotle_model
+from infra.local.server import request, serve_process
 from serving.api import LocalContext, cors_policy
 from serving.server import build_event
 from tests.support import REPO_ROOT
 from tests.support.cases import EXPECTED, assert_nearest, check_answer
 from tests.support.events import load_event
 from tests.support.http import http_front
-from tests.support.local_server import request, serve_process
 
 # Fixture events an HTTP client cannot produce (a body that is not valid base64), or that
 # never reach the function (a preflight: the CORS layer answers it, as API Gateway does).

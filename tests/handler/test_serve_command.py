@@ -9,10 +9,10 @@ import pytest
 
 from chipotle_model import fetch
 from chipotle_model.__main__ import main
+from infra.local.server import serve_process
 from serving.artifact import load_artifact
 from tests.support import fake_kagglehub
 from tests.support.cases import assert_nearest
-from tests.support.local_server import serve_process
 
 SMALL_CSV = "state,location,address,latitude,longitude\nS,C,1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\n"
 

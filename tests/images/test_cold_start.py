@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.support.docker import run_python
+from infra.local.images import run_python
 
 pytestmark = pytest.mark.docker
 

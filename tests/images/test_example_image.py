@@ -13,11 +13,11 @@ import examples.regression_model as package
 from examples.regression_model.contract import TOLERANCE
 from examples.regression_model.data import generate_csv, true_y
 from infra import build_spec
+from infra.local.images import IMAGE_PREFIX, LambdaContainer, ModelImages, build_model_images, run_python
 from serving import contract
 from serving.api import cors_policy
 from serving.events import http_event
 from tests.support import REPO_ROOT
-from tests.support.docker import IMAGE_PREFIX, LambdaContainer, ModelImages, build_model_images, run_python
 from tests.support.http import http_front
 
 pytestmark = pytest.mark.docker

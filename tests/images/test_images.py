@@ -11,10 +11,7 @@ import pytest
 import chipotle_model
 from infra import build_spec
 from infra.config import DEFAULTS
-from serving import contract
-from tests.support import REPO_ROOT
-from tests.support.cases import all_events, check_answer
-from tests.support.docker import (
+from infra.local.images import (
     IMAGE_PREFIX,
     INIT_REPORT,
     LambdaContainer,
@@ -24,6 +21,9 @@ from tests.support.docker import (
     docker,
     run_python,
 )
+from serving import contract
+from tests.support import REPO_ROOT
+from tests.support.cases import all_events, check_answer
 from tests.support.events import load_event
 from tests.support.http import http_front
 

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from infra.local.images import INVOCATIONS_PATH
 from tests.support import REPO_ROOT, free_port
-from tests.support.docker import INVOCATIONS_PATH
 
 FETCH_RIE = REPO_ROOT / "scripts" / "fetch-rie"
 

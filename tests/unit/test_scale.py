@@ -11,6 +11,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from chipotle_model.synthetic import write_synthetic_csv
 from chipotle_model.training import (
     EVALUATION_PAIR_BUDGET,
     EVALUATION_POINTS,
@@ -19,9 +20,8 @@ from chipotle_model.training import (
     evaluation_point_count,
     evaluation_points,
 )
+from infra.local.measure import run_measured
 from serving.artifact import load_artifact
-from tests.support.measure import run_measured
-from tests.support.synth import write_synthetic_csv
 
 STORES = 200_000
 # Measured ~0.45 GB here. Before the bounded check, the brute force alone needed
