@@ -9,10 +9,18 @@ browser sees the same headers locally and deployed.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 ANY_ORIGIN = "*"
+ORIGIN_SCHEMES = ("http", "https")
+PORT_RANGE = (1, 65535)
+# A DNS label (RFC 1123): ASCII letters, digits and inner hyphens, 1 to 63 characters.
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_PORT = re.compile(r"[1-9][0-9]{0,4}")  # ASCII digits, no sign, no leading zero
+_MAX_HOST = 253  # the longest DNS name, dots included
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,55 @@ def parse_origins(text: str) -> tuple[str, ...]:
     """'*' or comma-separated origins -> a tuple (empty parts dropped; empty -> ('*',))."""
     origins = tuple(part.strip() for part in text.split(",") if part.strip())
     return origins or (ANY_ORIGIN,)
+
+
+def parse_origin(text: str) -> str:
+    """`text` if it is one origin as a browser sends it in `Origin`, else ValueError saying
+    why: `scheme://host[:port]`, scheme http or https, host a DNS name (RFC 1123 labels;
+    a name whose last label is numeric must be an IPv4 address), an IPv4 address or a
+    bracketed IPv6 address, port 1 to 65535 in ASCII digits without a leading zero;
+    nothing after it (no path, query, user or trailing dot). `*` is not an origin."""
+    scheme, separator, rest = text.partition("://")
+    if not separator or scheme not in ORIGIN_SCHEMES:
+        raise ValueError(f"an origin starts with {' or '.join(f'{s}://' for s in ORIGIN_SCHEMES)}")
+    if any(mark in rest for mark in "/?#@"):
+        raise ValueError("an origin is scheme://host[:port]: no path, query, fragment or user")
+    host, port = _split_port(rest)
+    if port is not None and not (_PORT.fullmatch(port) and PORT_RANGE[0] <= int(port) <= PORT_RANGE[1]):
+        raise ValueError(f"the port must be from {PORT_RANGE[0]} to {PORT_RANGE[1]}, got {port!r}")
+    _check_host(host)
+    return text
+
+
+def _split_port(rest: str) -> tuple[str, str | None]:
+    """host[:port] -> (host, port or None); a bracketed IPv6 host keeps its brackets."""
+    if rest.startswith("["):
+        end = rest.find("]")
+        host, after = (rest, "") if end < 0 else (rest[: end + 1], rest[end + 1 :])
+        if after and not after.startswith(":"):
+            raise ValueError("an origin is scheme://host[:port], with nothing after the port")
+        return host, after[1:] if after else None
+    host, colon, port = rest.partition(":")
+    return host, port if colon else None
+
+
+def _check_host(host: str) -> None:
+    if host.startswith("["):
+        try:
+            if not host.endswith("]") or "%" in host:  # a zone index is not part of an origin
+                raise ValueError
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{host!r} is not a bracketed IPv6 address") from None
+        return
+    labels = host.split(".")
+    if len(host) > _MAX_HOST or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"the host must be a DNS name (labels of ASCII letters, digits and inner hyphens, "
+            f"at most {_MAX_HOST} characters) or an IP address, got {host!r}"
+        )
+    if labels[-1].isdigit():  # browsers read such a host as an IPv4 address
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv4 address") from None
