@@ -32,7 +32,7 @@ except (ConfigError, NotAModelPackage, ValueError) as error:  # ValueError: the 
 project, stack = pulumi.get_project(), pulumi.get_stack()
 prefix = resource_prefix(project, stack)
 build = build_spec.model_build(
-    data_path=settings.data_path,
+    data_path=dataset.path,  # chipotle:dataPath, or the package's DEFAULT_DATA_PATH
     base_image=settings.base_image,
     model_package=settings.model_package,
     architecture=settings.architecture,

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
+from chipotle_model.fetch import DEFAULT_DATA_PATH
 from chipotle_model.train import main as train
 from infra import build_spec
-from infra.config import DEFAULTS
 from infra.local.images import IMAGE_PREFIX, built
 from serving.api import LocalContext, create_api, make_logger
 from serving.artifact import load_artifact
@@ -59,7 +59,7 @@ def in_process(requests: int) -> dict[str, list[float]]:
 
 
 def tracing_image(base: str) -> str:
-    spec = build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=base, tracing=True)
+    spec = build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=base, tracing=True)
     return built(spec.serving, f"{IMAGE_PREFIX}-bench:{spec.serving_tag}")
 
 

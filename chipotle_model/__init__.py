@@ -28,11 +28,17 @@ SERVICE_NAME = "nearest-store"
 
 def check_data(path: Path, *, setting: str) -> dict:
     """The data a deploy trains on, validated: its hash and counts (the `model` stack
-    output). The public data set is fetched first when `path` is absent; `setting` names
-    the option that points elsewhere, for the error. Raises DataError (a ValueError)
-    naming the line and column of bad data, or when the data cannot be had."""
+    output). The public data set is fetched first when `path` is the default file
+    (DEFAULT_DATA_PATH, under the project directory) and absent, never for another path;
+    `setting` names the option that points elsewhere, for the error. Raises DataError (a
+    ValueError) naming the line and column of bad data, or when the data cannot be had."""
+    path = Path(path)
     try:
-        loaded = load_stores(ensure_dataset(path, config_hint=setting))
+        if path.parts[-len(DEFAULT_DATA_PATH.parts) :] == DEFAULT_DATA_PATH.parts:
+            path = ensure_dataset(path, config_hint=setting)
+        elif not path.is_file():
+            raise DataError(f"{path}: no such data file; point {setting} at a CSV file")
+        loaded = load_stores(path)
     except RuntimeError as exc:  # DatasetUnavailable: offline, and no file
         raise DataError(str(exc)) from exc
     return {

@@ -233,10 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     import shlex
 
     from infra.project import DEFAULTS
+    from serving import model_package
 
+    # The stack's default data: the default model package's own file (Pulumi.yaml: dataPath).
+    default_data = Path(model_package(str(DEFAULTS["modelPackage"])).DEFAULT_DATA_PATH).as_posix()
     parser = argparse.ArgumentParser(prog="python -m infra.build_spec", description=main.__doc__)
     parser.add_argument("--base-image", default=DEFAULTS["baseImage"], help="default: %(default)s")
-    parser.add_argument("--data", default=DEFAULTS["dataPath"], help="default: %(default)s")
+    parser.add_argument("--data", default=default_data, help="default: %(default)s")
     parser.add_argument("--architecture", default=DEFAULTS["architecture"], choices=sorted(PLATFORMS))
     parser.add_argument("--tag", default="nearest-store", help="image name (default: %(default)s)")
     args = parser.parse_args(argv)

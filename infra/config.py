@@ -20,7 +20,7 @@ from pathlib import Path
 
 from infra import build_spec
 from infra.project import DEFAULTS, KEYS, NAMESPACE
-from serving.cors import ANY_ORIGIN
+from serving.cors import ANY_ORIGIN, parse_origin
 
 # How the Pulumi CLI hands a Python program its configuration (see `configured_keys`).
 CONFIG_ENV = "PULUMI_CONFIG"
@@ -54,8 +54,17 @@ _IMAGE_REFERENCE = re.compile(
 )
 # Only data/ is sent to the Docker build (see .dockerignore): the CSV must live there.
 DATA_DIR = "data"
-
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# Not in a dataPath, besides unprintable characters (NUL among them, which no file system
+# takes): what Docker's COPY reads as a pattern or an escape (it would copy another file).
+_PATH_FORBIDDEN = re.compile(r"[*?\[\]\\]")
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: Linux's longest file name and path
+# The number grammar of integer settings: ASCII digits only (int() also takes "+512",
+# "1_024", " 512" and other scripts' digits), a leading '-' only where -1 means "no limit".
+_UNSIGNED = re.compile(r"[0-9]+")
+_SIGNED = re.compile(r"-[1-9][0-9]*|[0-9]+")
+_MAX_DIGITS = 18  # every range here fits; more digits is out of range whatever they say
+# canaryWeight: an unsigned ASCII decimal (float() also takes "nan", "1_0" and other digits).
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class ConfigError(ValueError):
@@ -85,7 +94,9 @@ class Release:
 @dataclass(frozen=True)
 class Settings:
     model_package: str  # a dotted name; its folder is in the project directory
-    data_path: str  # POSIX path relative to the project directory, inside data/
+    # POSIX path relative to the project directory, inside data/; None: the model
+    # package's DEFAULT_DATA_PATH (infra/dataset.py resolves it).
+    data_path: str | None
     architecture: str  # Lambda architecture: x86_64 | arm64
     memory_size: int
     timeout: int
@@ -186,7 +197,7 @@ def _cold_start(value) -> dict:
 def _email(text: str) -> str | None:
     if not text:
         return None
-    if not _EMAIL.match(text):
+    if not _EMAIL.fullmatch(text):
         raise ConfigError(
             f"{key_name('alarmEmail')} must be an email address like ops@example.com, got {text!r}"
         )
@@ -217,10 +228,7 @@ def _release(value) -> Release:
     weight_text = value("canaryWeight")
     weight = None
     if weight_text not in ("", "0"):
-        try:
-            weight = float(weight_text)
-        except ValueError:
-            weight = None
+        weight = float(weight_text) if _DECIMAL.fullmatch(weight_text) else None
         if weight is None or not 0 < weight < 1:
             raise ConfigError(
                 f"{key_name('canaryWeight')} must be a share of requests between 0 and 1 (exclusive), "
@@ -250,13 +258,19 @@ def _version(value, key: str) -> int | None:
     return None if number == NO_VERSION else number
 
 
+def _integer(text: str, *, signed: bool = False) -> int | None:
+    """`text` in the integer grammar (ASCII digits; with `signed`, a leading '-'), else None."""
+    if not (_SIGNED if signed else _UNSIGNED).fullmatch(text) or len(text) > _MAX_DIGITS:
+        return None
+    return int(text)
+
+
 def _int(value, key: str, bounds: tuple[int, int]) -> int:
     low, high = bounds
     text = value(key)
-    try:
-        number = int(text)
-    except ValueError:
-        raise ConfigError(f"{key_name(key)} must be an integer from {low} to {high}, got {text!r}") from None
+    number = _integer(text)
+    if number is None:
+        raise ConfigError(f"{key_name(key)} must be an integer from {low} to {high}, got {text!r}")
     if not low <= number <= high:
         raise ConfigError(f"{key_name(key)} must be from {low} to {high}, got {number}")
     return number
@@ -266,10 +280,9 @@ def _optional_int(value, key: str, bounds: tuple[int, int]) -> int | None:
     low, high = bounds
     text = value(key)
     allowed = f"{UNLIMITED} (no limit) or an integer from {low} to {high}"
-    try:
-        number = int(text)
-    except ValueError:
-        raise ConfigError(f"{key_name(key)} must be {allowed}, got {text!r}") from None
+    number = _integer(text, signed=True)
+    if number is None:
+        raise ConfigError(f"{key_name(key)} must be {allowed}, got {text!r}")
     if number == UNLIMITED:
         return None
     if not low <= number <= high:
@@ -278,7 +291,8 @@ def _optional_int(value, key: str, bounds: tuple[int, int]) -> int | None:
 
 
 def _choice(value, key: str, allowed: tuple[str, ...], normalise=str) -> str:
-    text = normalise(value(key))
+    # ASCII first: "ınfo".upper() is "INFO" (a dotless i), "ſ".upper() is "S".
+    text = normalise(value(key)) if value(key).isascii() else value(key)
     if text not in allowed:
         raise ConfigError(f"{key_name(key)} must be one of {', '.join(allowed)}, got {value(key)!r}")
     return text
@@ -288,10 +302,7 @@ def _retention(value) -> int:
     key = "logRetentionDays"
     allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
     text = value(key)
-    try:
-        days = int(text)
-    except ValueError:
-        days = None
+    days = _integer(text)
     if days not in LOG_RETENTION_DAYS:
         raise ConfigError(
             f"{key_name(key)} must be one of CloudWatch's retention periods "
@@ -301,7 +312,7 @@ def _retention(value) -> int:
 
 
 def _bool(value, key: str) -> bool:
-    text = value(key).lower()
+    text = value(key).lower() if value(key).isascii() else value(key)
     if text not in ("true", "false"):
         raise ConfigError(f"{key_name(key)} must be true or false, got {value(key)!r}")
     return text == "true"
@@ -309,7 +320,7 @@ def _bool(value, key: str) -> bool:
 
 def _image_reference(value, key: str) -> str:
     text = value(key)
-    if not _IMAGE_REFERENCE.match(text):
+    if not _IMAGE_REFERENCE.fullmatch(text):
         raise ConfigError(
             f"{key_name(key)} must be an image reference, name[:tag] or name@sha256:<digest> "
             f"(a digest pins the base: pulumi-docker never pulls a tag again), got {text!r}"
@@ -332,8 +343,10 @@ def _origins(text: str) -> tuple[str, ...]:
             )
         return origins
     for origin in origins:
-        if not _ORIGIN.match(origin):
-            raise ConfigError(f"{key} must be {allowed}, got {origin!r}")
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise ConfigError(f"{key} must be {allowed}; {origin!r} is not: {exc}") from None
     return origins
 
 
@@ -347,14 +360,30 @@ def _model_package(text: str) -> str:
     return text
 
 
-def _data_path(text: str, project_dir: Path) -> str:
+def _data_path(text: str, project_dir: Path) -> str | None:
+    """Unset or empty: None, the model package's own data file (infra/dataset.py)."""
+    return data_path_in(text, project_dir) if text else None
+
+
+def data_path_in(text: str, project_dir: Path) -> str:
+    """`text` as a POSIX path relative to `project_dir`, inside data/ (the only data the
+    Docker build receives), or ConfigError naming dataPath: a path no file system or
+    Docker COPY takes as one file (a NUL byte, a name too long, a pattern) is refused."""
     key = key_name("dataPath")
-    data_dir = (project_dir / DATA_DIR).resolve()
-    if not text:
-        raise ConfigError(f"{key} must be the path of a CSV file under {DATA_DIR}/, got ''")
+    if _PATH_FORBIDDEN.search(text) or not text.isprintable():
+        raise ConfigError(
+            f"{key} must be a file path of printable characters, without * ? [ ] \\ (Docker's "
+            f"COPY reads those as a pattern), got {text!r}"
+        )
     resolved = (project_dir / text).resolve()
+    names = [len(os.fsencode(part)) for part in resolved.parts]
+    if len(os.fsencode(resolved)) > PATH_MAX or max(names) > NAME_MAX:
+        shown = repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
+        raise ConfigError(
+            f"{key} is too long: at most {NAME_MAX} bytes a name and {PATH_MAX} in all, got {shown}"
+        )
     try:
-        relative = resolved.relative_to(data_dir)
+        relative = resolved.relative_to((project_dir / DATA_DIR).resolve())
     except ValueError:
         raise ConfigError(
             f"{key} must be a CSV file inside the project's {DATA_DIR}/ directory (the only data "

@@ -1,5 +1,5 @@
 """The real store CSV on this machine: never committed, it lives beside the repository
-(or where $CHIPOTLE_STORES_CSV says), and is copied to the stack's default data path
+(or where $CHIPOTLE_STORES_CSV says), and is copied to chipotle_model's default data path
 (data/ is gitignored) for the image builds, whose context admits data/ only."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
+from chipotle_model.fetch import DEFAULT_DATA_PATH
 from infra.build_spec import REPO_ROOT
-from infra.config import DEFAULTS
 
 SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
 
@@ -20,8 +20,8 @@ def real_csv() -> Path:
 
 
 def repo_data_csv() -> Path:
-    """The real CSV at the stack's default data path, copied there once."""
-    target = REPO_ROOT / str(DEFAULTS["dataPath"])
+    """The real CSV at the default model package's data path, copied there once."""
+    target = REPO_ROOT / DEFAULT_DATA_PATH
     if not target.is_file():
         source = real_csv()
         if not source.is_file():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from infra import build_spec
 from infra.build_spec import REPO_ROOT
-from infra.config import DEFAULTS
+from serving import model_package as import_model_package
 
 BUILD_TIMEOUT_S = 1200
 HEARTBEAT_S = 15
@@ -224,8 +224,9 @@ def build_model_images(
     """The training image, then the serving image (whose build builds or reuses the training
     stage), both from the build spec, tagged as the program tags them. The tags earlier
     builds left under `name` are removed (with their images, unless still in use)."""
+    default_data = Path(import_model_package(model_package).DEFAULT_DATA_PATH).as_posix()
     spec = build_spec.model_build(
-        data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image, model_package=model_package
+        data_path=data_path or default_data, base_image=base_image, model_package=model_package
     )
     training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
     progress(f"building {training_tag} and {serving_tag}: {EXPECTED_MODEL_IMAGES}")

@@ -1,6 +1,7 @@
 """The real `__main__.py` under Pulumi's mocks with the example model package configured
-(`chipotle:modelPackage examples.regression_model`): the same program builds, deploys
-and names the other model, with nothing changed but the config."""
+(`chipotle:modelPackage examples.regression_model`, the one key: `chipotle:dataPath`
+unset is the package's DEFAULT_DATA_PATH): the same program builds, deploys and names
+the other model, with nothing changed but the config."""
 
 from __future__ import annotations
 
@@ -10,18 +11,37 @@ import examples.regression_model as package
 from examples.regression_model.data import generate_csv
 from infra import build_spec
 from infra.config import DEFAULTS
-from tests.infra.program import ProgramRun, run_program
+from tests.infra.program import ProgramRun, clone_of_project, run_program
 from tests.support import REPO_ROOT
 
-DATA_PATH = "data/regression.csv"
-CONFIG = {"chipotle:modelPackage": "examples.regression_model", "chipotle:dataPath": DATA_PATH}
+DATA_PATH = package.DEFAULT_DATA_PATH.as_posix()
+CONFIG = {"chipotle:modelPackage": "examples.regression_model"}  # and nothing else
 
 
 @pytest.fixture(scope="module")
 def example_run() -> ProgramRun:
-    if not (REPO_ROOT / DATA_PATH).is_file():  # data/ is gitignored; the same bytes every time
-        generate_csv(REPO_ROOT / DATA_PATH)
     return run_program(CONFIG).ok()
+
+
+def test_the_package_key_alone_trains_on_the_packages_own_data_generated_when_absent(tmp_path):
+    """From a clone with no data at all: the example's CSV is generated at its default path,
+    the same bytes every time, and nothing is downloaded."""
+    clone = clone_of_project(tmp_path / "clone", data=False)
+    run = run_program(CONFIG, project_dir=clone).ok()
+    assert run.config["chipotle:dataPath"] == "", "unset: the declared default"
+    assert run.exports["model"]["data_path"] == DATA_PATH
+    assert (clone / DATA_PATH).read_bytes() == generate_csv(tmp_path / "expected.csv").read_bytes()
+    assert run.serving_image["inputs"]["build"]["args"]["DATA_PATH"] == DATA_PATH
+    assert run.kagglehub_downloads == []
+
+
+def test_another_missing_data_file_is_refused_not_generated():
+    missing = "data/regression-typo.csv"
+    run = run_program({**CONFIG, "chipotle:dataPath": missing})
+    assert run.error is not None and run.error["type"] == "RunError"
+    assert f"chipotle:dataPath {missing!r}: no such file" in run.error["message"]
+    assert f"({DATA_PATH})" in run.error["message"], "the example's own default named"
+    assert not (REPO_ROOT / missing).exists() and run.resources == []
 
 
 def test_the_build_trains_and_serves_the_example_package(example_run: ProgramRun):

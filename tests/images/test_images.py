@@ -9,6 +9,7 @@ import re
 import pytest
 
 import chipotle_model
+from chipotle_model.fetch import DEFAULT_DATA_PATH
 from infra import build_spec
 from infra.config import DEFAULTS
 from infra.local.images import (
@@ -125,7 +126,7 @@ def test_a_broken_csv_fails_the_training_build_with_line_and_column(base_image, 
 
 def test_the_dockerfiles_have_no_architecture_specific_step(repo_data_csv):
     """Both images build per platform from one spec; nothing in them names an architecture."""
-    spec = build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image="b", architecture="arm64")
+    spec = build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image="b", architecture="arm64")
     for image in (spec.training, spec.serving):
         assert image.platform == "linux/arm64"
         text = (REPO_ROOT / image.dockerfile).read_text().lower()
@@ -136,14 +137,14 @@ def test_the_model_version_names_the_training_inputs(repo_data_csv, data_files):
     """Same data and code: the same version (a rebuild anywhere names the same model);
     other data: another version, and another serving tag."""
     base = DEFAULTS["baseImage"]
-    one = build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=base)
-    assert build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=base) == one
+    one = build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=base)
+    assert build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=base) == one
     assert re.fullmatch(r"m-[0-9a-f]{12}", one.model_version)
     assert one.serving_tag.startswith(one.model_version + "-")
     lines = repo_data_csv.read_bytes().splitlines(keepends=True)
     other = build_spec.model_build(data_path=data_files.write(b"".join(lines[:-1])), base_image=base)
     assert other.model_version != one.model_version and other.serving_tag != one.serving_tag
-    assert build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image="other:base") != one
+    assert build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image="other:base") != one
 
 
 # Last in this module: it removes the training image the tests above use.
@@ -159,7 +160,7 @@ def test_the_serving_build_survives_a_pruned_training_image_a_changed_handler_an
     clone = copy_build_context(tmp_path / "elsewhere")
     handler = clone / "lambda_image" / "handler.py"
     handler.write_text(handler.read_text() + "\n# a change to the handler only\n")
-    spec = build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=base_image, project_dir=clone)
+    spec = build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=base_image, project_dir=clone)
     assert spec.model_version == model_images.build.model_version, "same data and code: same model"
     assert spec.serving_tag != model_images.build.serving_tag, "a changed handler is a new image"
     rebuilt = built(spec.serving, f"{IMAGE_PREFIX}-test:{spec.serving_tag}", progress, cwd=clone)

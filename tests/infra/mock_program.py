@@ -8,11 +8,12 @@ the exports:
     python tests/infra/mock_program.py SPEC.json RESULT.json
 
 SPEC: {"project", "stack", "config": {"ns:key": "value"}, "block_kagglehub": bool,
+       "kagglehub_folder": str | null,  (what the stand-in download returns; null: offline)
        "versions": {"N": "sha256:..."}, "images": {"sha256:...": "tag"},
        "deployed_tags": {"key": "value"} | null,  (what AWS holds already)
        "manifest": "docker" | "oci-index-attestation"}  (what ECR answers for the pushed image)
 RESULT: {"resources": [...], "invokes": [...], "exports": {...}, "error": null | {...},
-         "ecr_manifest_reads": [region, ...]}
+         "ecr_manifest_reads": [region, ...], "kagglehub_downloads": [handle, ...]}
 (each resource: type, name, parent, dependencies, inputs (secrets unwrapped), the paths of
 secret inputs, outputs, and for components what they passed to `register_outputs`)
 
@@ -34,11 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 CONFIG_ENV = "PULUMI_CONFIG"
 
 
-def block_kagglehub() -> None:
-    """No network in tests: the data set "cannot be downloaded", as offline."""
+def block_kagglehub(downloads: list[str], folder: str | None = None) -> None:
+    """No network in tests: each download asked for is recorded in `downloads`, and gives
+    `folder` (a stand-in for kagglehub's cache) or, without one, fails as offline."""
     stub = types.ModuleType("kagglehub")
 
     def dataset_download(handle, *args, **kwargs):
+        downloads.append(handle)
+        if folder is not None:
+            return folder
         raise ConnectionError(f"network disabled in tests (kagglehub.dataset_download({handle!r}))")
 
     stub.dataset_download = dataset_download
@@ -50,8 +55,9 @@ def main(spec_path: str, result_path: str) -> int:
     # As the Pulumi CLI hands a Python program its configuration: one JSON object of
     # "project:key" -> string in PULUMI_CONFIG (the program reads it through pulumi.Config).
     os.environ[CONFIG_ENV] = json.dumps(spec["config"])
-    if spec.get("block_kagglehub"):
-        block_kagglehub()
+    downloads: list[str] = []
+    if spec.get("block_kagglehub") or spec.get("kagglehub_folder"):
+        block_kagglehub(downloads, spec.get("kagglehub_folder"))
 
     import pulumi
 
@@ -90,6 +96,7 @@ def main(spec_path: str, result_path: str) -> int:
         "resources": monitor.records(),
         "invokes": plain(mocks.invokes),
         "ecr_manifest_reads": ecr_calls,
+        "kagglehub_downloads": downloads,
         "exports": plain(exports),
         "error": error,
     }

@@ -11,6 +11,7 @@ Pulumi.dev.yaml, overridden by the test's own values.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ class ProgramRun:
     error: dict | None
     config: dict[str, str]
     ecr_manifest_reads: list[str]  # the regions the manifest check asked ECR in
+    kagglehub_downloads: list[str]  # the data sets the program asked kagglehub for
 
     def all(self, type_: str) -> list[dict]:
         return [r for r in self.resources if r["type"] == type_]
@@ -98,10 +100,30 @@ class ProgramRun:
         return self
 
 
+# What a copy of the project leaves out: what .gitignore ignores (data/ aside) and .git.
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "__pycache__", "*.py[cod]", ".pytest_cache", ".ruff_cache",
+    ".hypothesis", "build", ".cache", ".pulumi", "*.joblib",
+)  # fmt: skip
+
+
+def clone_of_project(clone: Path, *, data: bool = True) -> Path:
+    """The project's files copied to `clone` (another checkout, as far as the program can
+    tell), with all of data/ (gitignored: the image tags cover it) or none of it."""
+
+    def ignored(directory: str, names: list[str]) -> set[str]:
+        top_level_data = not data and Path(directory) == REPO_ROOT and "data" in names
+        return set(_NOT_COPIED(directory, names)) | ({"data"} if top_level_data else set())
+
+    shutil.copytree(REPO_ROOT, clone, ignore=ignored, symlinks=True)
+    return clone
+
+
 def run_program(
     overrides: dict[str, object] | None = None,
     *,
     block_kagglehub: bool = True,
+    kagglehub_folder: Path | None = None,
     versions: dict[str, str] | None = None,
     images: dict[str, str] | None = None,
     deployed_tags: dict[str, str] | None = None,
@@ -110,7 +132,9 @@ def run_program(
 ) -> ProgramRun:
     """Run `__main__.py` under mocks in a fresh interpreter and return what it did.
 
-    kagglehub is blocked by default: a test run never reaches the network. `versions` and
+    kagglehub is blocked by default: a test run never reaches the network, and every
+    download asked for is recorded; with `kagglehub_folder` a download gives that folder
+    (as kagglehub gives its cache), else it fails as offline. `versions` and
     `images` are the Lambda versions and ECR images a previous deploy left, `deployed_tags`
     the function's tags it left, `manifest` the kind of manifest ECR holds for the pushed
     serving image (see tests/infra/mocks.py); `project_dir` is the clone to run from.
@@ -122,6 +146,7 @@ def run_program(
         "stack": STACK,
         "config": config,
         "block_kagglehub": block_kagglehub,
+        "kagglehub_folder": str(kagglehub_folder) if kagglehub_folder else None,
         "versions": versions or {},
         "images": images or {},
         "deployed_tags": deployed_tags,
@@ -142,5 +167,11 @@ def run_program(
         )
         data = json.loads(result.read_text())
     return ProgramRun(
-        data["resources"], data["invokes"], data["exports"], data["error"], config, data["ecr_manifest_reads"]
+        data["resources"],
+        data["invokes"],
+        data["exports"],
+        data["error"],
+        config,
+        data["ecr_manifest_reads"],
+        data["kagglehub_downloads"],
     )

@@ -9,14 +9,15 @@ import itertools
 import json
 import re
 import shutil
-import subprocess
+from pathlib import Path
 
 import pytest
 
 from chipotle_model.data import load_stores
+from chipotle_model.fetch import DEFAULT_DATA_PATH, KAGGLE_CSV_NAME, KAGGLE_DATASET
 from infra import build_spec
-from infra.config import DEFAULTS
-from tests.infra.program import REPO_ROOT, ProgramRun, run_program
+from infra.config import DEFAULTS, NAME_MAX
+from tests.infra.program import REPO_ROOT, ProgramRun, clone_of_project, run_program
 
 ECR_REPO = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -55,7 +56,7 @@ def build_of(spec: build_spec.ImageBuild) -> dict:
 
 
 def dev_build() -> build_spec.ModelBuild:
-    return build_spec.model_build(data_path=DEFAULTS["dataPath"], base_image=DEFAULTS["baseImage"])
+    return build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=DEFAULTS["baseImage"])
 
 
 # --- the resource graph --------------------------------------------------------------
@@ -223,14 +224,7 @@ def test_new_data_is_a_new_model_version_and_a_new_image(dev_run: ProgramRun, da
 
 
 def test_same_inputs_from_another_clone_path_give_the_same_build(dev_run: ProgramRun, tmp_path):
-    clone = tmp_path / "another" / "clone"
-    listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
-    files = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    data = [str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "data").rglob("*") if p.is_file()]
-    for name in [*files.stdout.split(), *data]:  # all of data/ (gitignored): the tags cover it
-        (clone / name).parent.mkdir(parents=True, exist_ok=True)
-        if (REPO_ROOT / name).is_file():
-            shutil.copy2(REPO_ROOT / name, clone / name)
+    clone = clone_of_project(tmp_path / "another" / "clone")
     again = run_program(project_dir=clone).ok()
     # nothing to rebuild, and no change to the function: no new version is published
     assert again.one(FUNCTION)["inputs"] == dev_run.one(FUNCTION)["inputs"]
@@ -378,12 +372,60 @@ def test_bad_data_fails_naming_line_and_column(data_files):
     assert run.resources == []
 
 
-def test_missing_data_offline_names_the_data_set_and_the_config_key(data_files):
-    run = run_program({"dataPath": data_files.missing()}, block_kagglehub=True)
+def test_a_missing_data_file_that_is_not_the_default_is_refused_and_nothing_is_downloaded(data_files):
+    """A typo (`.cvs`) must not deploy the public data set in place of the user's own."""
+    typo = data_files.missing().removesuffix(".csv") + ".cvs"
+    run = run_program({"dataPath": typo})
     assert run.error is not None and run.error["type"] == "RunError"
-    assert "jeffreybraun/chipotle-locations" in run.error["message"]
+    assert f"chipotle:dataPath {typo!r}: no such file" in run.error["message"]
+    assert f"({DEFAULT_DATA_PATH.as_posix()})" in run.error["message"], "names the one file fetched"
+    assert run.kagglehub_downloads == [], "no download was even attempted"
+    assert not (REPO_ROOT / typo).exists()
+    assert run.resources == []
+
+
+@pytest.fixture
+def clone_without_data(tmp_path) -> Path:
+    return clone_of_project(tmp_path / "clone", data=False)
+
+
+def test_the_default_data_file_absent_is_downloaded_then_deployed(clone_without_data, real_csv, tmp_path):
+    cache = tmp_path / "kagglehub-cache"  # what kagglehub.dataset_download returns
+    cache.mkdir()
+    shutil.copyfile(real_csv, cache / KAGGLE_CSV_NAME)
+    run = run_program(project_dir=clone_without_data, kagglehub_folder=cache).ok()
+    assert run.kagglehub_downloads == [KAGGLE_DATASET]
+    assert (clone_without_data / DEFAULT_DATA_PATH).read_bytes() == real_csv.read_bytes()
+    assert run.exports["model"]["data_path"] == DEFAULT_DATA_PATH.as_posix()
+    assert run.exports["model"]["stores"] == len(load_stores(real_csv).stores)
+
+
+def test_the_default_data_file_absent_offline_names_the_data_set_and_the_config_key(clone_without_data):
+    run = run_program(project_dir=clone_without_data)
+    assert run.error is not None and run.error["type"] == "RunError"
+    assert run.kagglehub_downloads == [KAGGLE_DATASET]
+    assert KAGGLE_DATASET in run.error["message"]
     assert "chipotle:dataPath" in run.error["message"]
     assert run.resources == []
+
+
+@pytest.mark.parametrize(
+    ("data_path", "phrase"),
+    [
+        ("data/test-infra-a-directory", "is a directory"),
+        ("data/stores\x00.csv", "printable characters"),
+        ("data/stores\n.csv", "printable characters"),
+        ("data/*.csv", "Docker's COPY reads those as a pattern"),
+        (f"data/{'s' * NAME_MAX}.csv", "too long"),
+    ],
+)
+def test_a_data_path_that_cannot_be_a_data_file_is_refused_naming_the_key(data_path, phrase, tmp_path):
+    clone = clone_of_project(tmp_path / "clone")
+    (clone / "data" / "test-infra-a-directory").mkdir(parents=True, exist_ok=True)
+    run = run_program({"dataPath": data_path}, project_dir=clone)
+    assert run.error is not None and run.error["type"] == "RunError", "no traceback: the program's error"
+    assert "chipotle:dataPath" in run.error["message"] and phrase in run.error["message"]
+    assert run.kagglehub_downloads == [] and run.resources == []
 
 
 def test_tracing_on_then_off_states_pass_through_and_drops_the_permission(repo_data_csv):

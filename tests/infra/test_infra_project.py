@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
+
 from infra.config import DATA_DIR, DEFAULTS, KEYS, NAMESPACE, parse_settings
+from infra.dataset import default_data_path
+from serving import model_package
 from tests.infra.program import REPO_ROOT, load_yaml, stack_config
 
 PROJECT = load_yaml("Pulumi.yaml")
@@ -63,11 +67,18 @@ def test_dev_stack_config_is_valid():
     parse_settings(raw)
 
 
-def test_default_data_path_is_sent_to_the_docker_build():
-    """dataPath must be under data/, the only data .dockerignore lets into the context."""
-    assert str(DEFAULTS["dataPath"]).startswith(f"{DATA_DIR}/")
+@pytest.mark.parametrize("name", ["chipotle_model", "examples.regression_model"])
+def test_each_model_packages_default_data_path_is_the_default_and_sent_to_the_docker_build(name):
+    """dataPath unset ("" in Pulumi.yaml) is the model package's DEFAULT_DATA_PATH, which
+    must be under data/, the only data .dockerignore lets into the context; Pulumi.yaml's
+    description (what `pulumi config` users read) names it."""
+    package = model_package(name)
+    assert DEFAULTS["dataPath"] == ""
+    assert default_data_path(package) == package.DEFAULT_DATA_PATH.as_posix()
+    assert default_data_path(package).startswith(f"{DATA_DIR}/")
     ignore = (REPO_ROOT / ".dockerignore").read_text().split()
     assert f"!{DATA_DIR}/" in ignore
+    assert f"{name}: {package.DEFAULT_DATA_PATH.as_posix()}" in PROJECT["config"]["dataPath"]["description"]
 
 
 ROOT_REQUIREMENTS = REPO_ROOT / "requirements.txt"
