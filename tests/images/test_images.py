@@ -16,6 +16,7 @@ from tests.support.cases import all_events, check_answer
 from tests.support.docker import (
     IMAGE_PREFIX,
     INIT_REPORT,
+    VERSIONS,
     LambdaContainer,
     build,
     built,
@@ -27,10 +28,6 @@ from tests.support.events import load_event
 from tests.support.http import http_front
 
 pytestmark = pytest.mark.docker
-
-VERSIONS = (
-    "import json; from chipotle_model.model import runtime_versions; print(json.dumps(runtime_versions()))"
-)
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
