@@ -1,4 +1,4 @@
-"""Nearest-store model on AWS Lambda.
+"""A scikit-learn model on AWS Lambda (by default the nearest-store model).
 
 config + data CSV -> training stage -> serving image (ECR) -> Lambda version
                   -> alias `live` -> API Gateway HTTP API -> url
@@ -7,8 +7,6 @@ config + data CSV -> training stage -> serving image (ECR) -> Lambda version
 import pulumi
 import pulumi_aws as aws
 
-from chipotle_model import DataError
-from chipotle_model.fetch import DatasetUnavailable
 from infra import build_spec
 from infra.components import (
     HttpApi,
@@ -19,20 +17,24 @@ from infra.components import (
     ServingFunction,
     resource_prefix,
 )
-from infra.config import ConfigError, read_settings
+from infra.config import NAMESPACE, ConfigError, configured_keys, read_settings
 from infra.dataset import load_dataset
+from serving import NotAModelPackage, model_package
 
 # Config and data in, validated before any resource is touched (preview fails too).
 try:
-    settings = read_settings(pulumi.runtime.config.CONFIG.get())
-    dataset = load_dataset(settings)
-except (ConfigError, DataError, DatasetUnavailable) as error:
+    # Pulumi's public config API: each key's value; every key the stack sets, to refuse typos.
+    settings = read_settings(pulumi.Config(NAMESPACE).get, configured_keys())
+    package = model_package(settings.model_package)
+    dataset = load_dataset(package, settings)
+except (ConfigError, NotAModelPackage, ValueError) as error:  # ValueError: the data
     raise pulumi.RunError(str(error)) from error
 project, stack = pulumi.get_project(), pulumi.get_stack()
 prefix = resource_prefix(project, stack)
 build = build_spec.model_build(
     data_path=settings.data_path,
     base_image=settings.base_image,
+    model_package=settings.model_package,
     architecture=settings.architecture,
     snapstart=settings.cold_start == "snapstart",
     tracing=settings.operations.tracing,
@@ -53,7 +55,9 @@ archive = (
 images = ModelImages("model", build=build, repository=repository, archive=archive)
 
 # Serving: a Lambda version per image, the `live` alias, the HTTP API in front of it.
-function = ServingFunction(prefix, image_uri=images.image_uri, settings=settings, opts=aws_opts)
+function = ServingFunction(
+    prefix, image_uri=images.image_uri, package=package, settings=settings, opts=aws_opts
+)
 retention = ImageRetention(
     f"{prefix}-retention",
     repository=repository,
@@ -62,10 +66,12 @@ retention = ImageRetention(
     settings=settings,
     opts=aws_opts,
 )
-api = HttpApi(f"{prefix}-http", alias=function.alias, settings=settings, opts=aws_opts)
+api = HttpApi(f"{prefix}-http", alias=function.alias, package=package, settings=settings, opts=aws_opts)
 
 # Operations: alarms (optionally mailed), a dashboard.
-monitoring = Monitoring(f"{prefix}-ops", function=function, api=api, settings=settings, opts=aws_opts)
+monitoring = Monitoring(
+    f"{prefix}-ops", function=function, api=api, package=package, settings=settings, opts=aws_opts
+)
 
 pulumi.export("url", api.url)
 pulumi.export("function_name", function.function.name)

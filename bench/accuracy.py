@@ -12,9 +12,10 @@ import argparse
 import numpy as np
 
 from bench.original import train_original
-from chipotle_model import NearestStoreModel, load_stores
+from chipotle_model.data import load_stores
 from chipotle_model.geo import haversine_km
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.model import NearestStoreModel
+from chipotle_model.training import brute_force_nearest_km
 
 POINTS = 20_000
 CONTIGUOUS_US = ((24.5, 49.4), (-124.8, -66.9))

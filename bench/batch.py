@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import NearestStoreModel, StoreRecords, load_model, load_stores
-from chipotle_model.api import LocalContext
+from chipotle_model.data import load_stores
+from chipotle_model.model import NearestStoreModel
 from chipotle_model.params import MAX_POINTS
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.response import StoreRecords
+from chipotle_model.training import brute_force_nearest_km
+from serving.api import LocalContext
+from serving.artifact import load_artifact
 
 TARGET_POINTS_PER_S = 100_000
 
@@ -39,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     n = MAX_POINTS
     with tempfile.TemporaryDirectory() as tmp:
-        model = load_model(
+        model = load_artifact(
             NearestStoreModel.fit(load_stores(support.csv_path()).stores).save(Path(tmp) / "m")
         )
     api = support.quiet_api(model)

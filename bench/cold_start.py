@@ -4,10 +4,9 @@ image (and an empty handler), and against a serving image built the original way
 
     .venv/bin/python -m bench.cold_start [--containers 7] [--write docs/benchmarks.md]
 
-- Import levers (chipotle_model.lean_imports): the serving image with a handler mounted
-  that defers the first groups of DEFERRED_GROUPS and imports the others as before, one
-  group more per row; "ours" is the image's own handler (every group). One row defers
-  candidates that were tried and not kept.
+- "Ours" is the serving image's own handler. (Import deferral, which once left scipy.stats
+  and other modules the query path never touches unimported, was removed: docs/benchmarks.md
+  says what it cost.)
 - Image levers: images derived from the serving image (built here, cached by Docker):
   without .pyc, with unchecked-hash .pyc, untrimmed (the trimmed files reinstalled).
 - Every container runs read-only with a tmpfs /tmp, as Lambda runs it; each round starts
@@ -30,14 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import start_modes, support
-from chipotle_model.lean_imports import DEFERRED_GROUPS, NOT_ON_THE_QUERY_PATH
 from infra.config import DEFAULTS
-from tests.support.docker import IMAGE_PREFIX, LambdaContainer, docker, run_python
+from infra.local.images import IMAGE_PREFIX, LambdaContainer, docker, run_python
 
 TARGET_RATIO = 0.7  # INIT <= 0.7x the bare `import sklearn.neighbors`, same image
 BARE, ORIGINAL, OURS = "bare `import sklearn.neighbors`, same image", "original way (own image)", "**ours**"
 # Tried and not kept unless this row shows they help (more stand-ins, more to go wrong).
-CANDIDATES = ("numpy.polynomial", "numpy.ma", "numpy.strings", "numpy.rec", "numpy.char", "joblib.memory")
 LAMBDA_LIKE = ["--read-only", "--tmpfs", "/tmp"]  # Lambda's file system: read-only but /tmp
 SITE = 'site="$(python -c \'import sysconfig; print(sysconfig.get_path("purelib"))\')"'
 DERIVED = {  # image key -> (row name, the RUN line that makes it from the serving image)
@@ -63,36 +60,6 @@ class Kind:
     name: str
     image: str
     handler: str | None = None  # a module mounted at /opt/bench, or None: the image's CMD
-
-
-def lean_handler(deferred: tuple[str, ...]) -> str:
-    """A handler module deferring `deferred`; the rest of the list imported as before."""
-    eager = [name for name in NOT_ON_THE_QUERY_PATH if name not in deferred]
-    return (
-        "import importlib\n"
-        "from chipotle_model import lean_imports\n"
-        f"lean_imports.defer(*{deferred!r})\n"
-        f"for name in {eager!r}:\n"
-        "    importlib.import_module(name)  # this lever off: imported at INIT, as without it\n"
-        "from handler import handler  # noqa: E402,F401\n"
-    )
-
-
-def import_lever_kinds(image: str) -> tuple[list[Kind], dict[str, str]]:
-    """The rows of the import levers, and the handler modules they mount."""
-    kinds, modules, deferred = [], {}, ()
-    groups = list(DEFERRED_GROUPS.items())
-    for i, (label, names) in enumerate([("", ()), *groups[:-1]]):
-        deferred += names
-        modules[f"bench_imports_{i}"] = lean_handler(deferred)
-        name = "no import lever (as before)" if i == 0 else f"+ defer {label}"
-        kinds.append(Kind(name, image, f"bench_imports_{i}.handler"))
-    kinds.append(Kind(f"{OURS}: + defer {groups[-1][0]} (the serving image)", image))
-    modules["bench_imports_tried"] = lean_handler(NOT_ON_THE_QUERY_PATH + CANDIDATES)
-    kinds.append(
-        Kind(f"tried, not kept: + defer {', '.join(CANDIDATES)}", image, "bench_imports_tried.handler")
-    )
-    return kinds, modules
 
 
 def derived_image(serving: str, key: str) -> str:
@@ -163,15 +130,11 @@ def import_breakdown(image: str, statement: str, extra: list[str] | None = None,
 
 def breakdown_table(image: str, handlers: support.HandlerDir) -> str:
     total, rows = import_breakdown(image, "import handler")
-    mounted = ["-v", f"{handlers.path}:{handlers.MOUNT}:ro"]
-    before, _ = import_breakdown(
-        image, f"import sys; sys.path.append('{handlers.MOUNT}'); import bench_imports_0", mounted
-    )
     bare, _ = import_breakdown(image, "import sklearn.neighbors")
     lines = [
         "### Where our INIT goes: `python -X importtime -c 'import handler'` in the serving image\n",
-        f"Imports total {total:.0f} ms (self time per top-level package below); without the import "
-        f"levers {before:.0f} ms; `import sklearn.neighbors` alone {bare:.0f} ms (one run each).\n",
+        f"Imports total {total:.0f} ms (self time per top-level package below); "
+        f"`import sklearn.neighbors` alone {bare:.0f} ms (one run each).\n",
         "| package | import self time ms | share |",
         "|---|---|---|",
     ]
@@ -223,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     base = support.base_image()
     image, _ = support.serving_image(base)
-    kinds, modules = import_lever_kinds(image)
+    kinds, modules = [Kind(f"{OURS} (the serving image)", image)], {}
     derived = {key: derived_image(image, key) for key in DERIVED}
     kinds += [Kind(DERIVED[key][0], tag) for key, tag in derived.items()]
     kinds += [

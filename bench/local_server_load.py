@@ -4,7 +4,7 @@ with 20 concurrent clients, and a new client's wait beside 200 idle connections.
     .venv/bin/python -m bench.local_server_load [--clients 20] [--requests 500] [--runs 3]
 
 The server runs as users run it, in its own process, on a model trained from the real
-CSV; the clients run in another process (tests/support/load_clients.py), each sending
+CSV; the clients run in another process (infra/local/load_clients.py), each sending
 GETs of random US points on a new connection. Every answer is checked against brute
 force. These are figures of this machine, printed with its name: the test suite asserts
 only what holds on any machine (tests/handler/test_local_server_load.py).
@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model
-from chipotle_model.smoke import DISTANCE_TOLERANCE_KM
-from chipotle_model.train import brute_force_nearest_km
-from tests.support.local_server import serve_process
+from chipotle_model.contract import DISTANCE_TOLERANCE_KM
+from chipotle_model.training import brute_force_nearest_km
+from infra.local.server import serve_process
+from serving.artifact import load_artifact
 
 TARGET_P99_MS = 50  # the local server's target on 2 CPUs (docs/benchmarks.md)
 IDLE_CONNECTIONS = 200
@@ -35,7 +35,7 @@ IDLE_CONNECTIONS = 200
 
 def load_run(port: int, clients: int, requests: int) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.support.load_clients", str(port), str(clients), str(requests)],
+        [sys.executable, "-m", "infra.local.load_clients", str(port), str(clients), str(requests)],
         cwd=support.REPO_ROOT,
         capture_output=True,
         text=True,
@@ -77,7 +77,7 @@ def main() -> None:
         artifact = Path(tmp) / "model.joblib"
         train = [sys.executable, "-m", "chipotle_model.train", "--data", str(support.csv_path())]
         subprocess.run([*train, "--out", str(artifact)], check=True, capture_output=True)
-        model = load_model(artifact)
+        model = load_artifact(artifact)
         rows = []
         with serve_process("--model", str(artifact)) as server:
             for _ in range(300):  # warm up, as the test does

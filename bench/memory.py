@@ -4,7 +4,7 @@ original-way image.
 
     .venv/bin/python -m bench.memory [--requests 1000]
 
-The request mix: the single-point GETs of tests/events, k=20, 400s and 404s, small POSTs
+The request mix: single-point GETs, k=20, 400s and 404s, small POSTs (base64 too)
 and, every 100th request, a 10,000-point POST (the largest request the API accepts).
 VmHWM is read with `docker exec <container> cat /proc/<pid>/status`.
 """
@@ -12,16 +12,40 @@ VmHWM is read with `docker exec <container> cat /proc/<pid>/status`.
 from __future__ import annotations
 
 import argparse
+import base64
 from datetime import UTC, datetime
 
 import numpy as np
 
 from bench import support
-from tests.support.events import load_event
+from serving.events import http_event
 
 TARGET_PEAK_MB = 200
-MIX = ("get_nearest", "get_nearest_k20_far", "post_batch", "post_batch_base64", "get_health",
-       "get_out_of_range_lat", "post_malformed_json", "get_unknown_path", "get_nearest_lng")  # fmt: skip
+SMALL_BATCH = [[39.153198, -77.066176], [40.712776, -74.005974], [21.306944, -157.858333],
+               [61.218056, -149.900278], [51.507222, -0.1275], [-33.86882, 151.209296]]  # fmt: skip
+
+
+def request_mix() -> list[dict]:
+    """Answers of each kind: nearest (k=1, k=20), batches (JSON, base64), health, a 400 of
+    each sort (a value, the JSON, a parameter's name) and a 404."""
+    batch = support.points_event(SMALL_BATCH)
+    encoded = {**batch, "body": base64.b64encode(batch["body"].encode()).decode(), "isBase64Encoded": True}
+    return [
+        support.point_event(39.153198, -77.066176),
+        support.point_event(21.306944, -157.858333, k=20),
+        batch,
+        encoded,
+        http_event("GET", "/health"),
+        http_event("GET", "/", query={"lat": "91", "long": "-77.066176"}),
+        http_event(
+            "POST",
+            "/",
+            body='{"points": [[39.153198, -77.066176]',
+            headers={"content-type": "application/json"},
+        ),
+        http_event("GET", "/stores", query={"lat": "39.153198", "long": "-77.066176"}),
+        http_event("GET", "/", query={"lat": "40.712776", "lng": "-74.005974"}),
+    ]
 
 
 def big_batch(n: int = 10_000) -> dict:
@@ -47,7 +71,7 @@ def main() -> None:
     image, _ = support.serving_image(base)
     original = support.original_image(base)
     handlers = support.HandlerDir()
-    ours_mix = [load_event(name) for name in MIX] + [big_batch()]
+    ours_mix = [*request_mix(), big_batch()]
     simple_mix = [support.point_event(39.153198, -77.066176), support.point_event(40.7, -74.0)]
     rows = {}
     try:

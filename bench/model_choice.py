@@ -12,9 +12,9 @@ import time
 import numpy as np
 from sklearn.neighbors import BallTree, KDTree, NearestNeighbors
 
-from chipotle_model import load_stores
+from chipotle_model.data import load_stores
 from chipotle_model.geo import haversine_km, unit_vectors
-from chipotle_model.train import brute_force_nearest_km, evaluation_points
+from chipotle_model.training import brute_force_nearest_km, evaluation_points
 
 
 def median_seconds(fn, repeats: int) -> float:

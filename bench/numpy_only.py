@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model
-from chipotle_model.api import LocalContext
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.training import brute_force_nearest_km
 from infra import build_spec
-from tests.support.docker import docker
+from infra.local.images import docker
+from serving.api import LocalContext
+from serving.artifact import load_artifact
 
 HANDLER_SOURCE = Path(__file__).with_name("numpy_handler.py")
 SERVE_TIME_DISTRIBUTIONS = ("scikit-learn", "scipy", "joblib", "threadpoolctl", "narwhals")
@@ -80,7 +80,7 @@ def main() -> None:
     handlers = support.HandlerDir({"numpy_handler": HANDLER_SOURCE.read_text()})
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            model = load_model(artifact_from_image(image, Path(tmp)))
+            model = load_artifact(artifact_from_image(image, Path(tmp)))
         export_arrays(model, handlers.path)
         os.environ["NUMPY_MODEL_DIR"] = str(handlers.path)
         sys.path.insert(0, str(handlers.path))

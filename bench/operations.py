@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model
-from chipotle_model.api import LocalContext, create_api, make_logger
-from chipotle_model.metrics import RequestMetrics
 from chipotle_model.train import main as train
 from infra import build_spec
 from infra.config import DEFAULTS
-from tests.support.docker import IMAGE_PREFIX, built
+from infra.local.images import IMAGE_PREFIX, built
+from serving.api import LocalContext, create_api, make_logger
+from serving.artifact import load_artifact
+from serving.metrics import RequestMetrics
 
 TARGET_INIT_RATIO = 1.03
 TARGET_WARM_P50_DELTA_MS = 0.05
@@ -35,7 +35,7 @@ def in_process(requests: int) -> dict[str, list[float]]:
     artifact = support.REPO_ROOT / "build" / "bench-operations.joblib"
     if not artifact.is_file():
         train(["--data", str(support.csv_path()), "--out", str(artifact)])
-    model = load_model(artifact)
+    model = load_artifact(artifact)
     sink = io.StringIO()
     apis = {}
     for name, enabled in (("metrics on", True), ("metrics off", False)):

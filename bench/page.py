@@ -9,6 +9,7 @@ chipotle_model.page; and the page itself, built on the first browser request, th
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import subprocess
@@ -20,20 +21,24 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench import support
-from chipotle_model import NearestStoreModel, load_stores, page
-from chipotle_model.api import LocalContext, create_api, make_logger
-from tests.support.events import get_event
+from chipotle_model import page
+from chipotle_model.data import load_stores
+from chipotle_model.model import NearestStoreModel
+from serving.api import LocalContext, create_api, make_logger
+from serving.events import http_event
 
 ROUNDS = 10
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-# Powertools keys loggers by service name: one logger (to /dev/null) for every API made here.
-_QUIET = make_logger(logger_handler=logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
+@functools.cache
+def quiet_logger():
+    """Powertools keys loggers by service name: one logger (to /dev/null) for every API made here."""
+    return make_logger("bench-page", logger_handler=logging.StreamHandler(open(os.devnull, "w")))
 
 
 def quiet_api(model):
-    return create_api(model, logger=_QUIET)
+    return create_api(model, logger=quiet_logger())
 
 
 def warm_get(model, requests: int) -> dict[str, list[float]]:
@@ -76,7 +81,7 @@ def init_in_process(model, runs: int) -> dict[str, list[float]]:
 
 def page_import_us(runs: int) -> float:
     """Self time of importing chipotle_model.page in a fresh interpreter (python -X importtime),
-    after everything else chipotle_model.api imports."""
+    after everything else serving.api imports."""
     selfs = []
     with tempfile.TemporaryDirectory() as pycache:
         # bytecode compiled once, as the serving image has it (compileall at build time)
@@ -84,7 +89,7 @@ def page_import_us(runs: int) -> float:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for run in range(runs + 1):
             proc = subprocess.run(
-                [sys.executable, "-X", "importtime", "-c", "import chipotle_model.api"],
+                [sys.executable, "-X", "importtime", "-c", "import serving.api"],
                 capture_output=True, text=True, check=True, env=env, cwd=support.REPO_ROOT,
             )  # fmt: skip
             selfs += [
@@ -98,8 +103,7 @@ def page_import_us(runs: int) -> float:
 def page_answers(model, runs: int) -> tuple[float, list[float], int]:
     """The first browser request (renders the page) and the ones after it (kept)."""
     api = quiet_api(model)
-    event = get_event(None)
-    event["headers"]["accept"] = BROWSER_ACCEPT
+    event = http_event("GET", "/", headers={"accept": BROWSER_ACCEPT})
     started = time.perf_counter()
     first = api.handler(event, LocalContext())
     first_s = time.perf_counter() - started

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--no-images] [--strings]
 
 For each size: a CSV (the real data at 2,629; above it synthesised from a seed by
-tests/support/synth.py), then
+chipotle_model/synthetic.py), then
 - training by the real CLI in a child process: wall time and the child's peak RSS;
 - the artifact's size;
 - in a fresh child process, after the imports: load time (load_model + create_api, what
@@ -33,14 +33,16 @@ from pathlib import Path
 import numpy as np
 
 from bench import support
-from chipotle_model import load_model, load_stores
-from chipotle_model.api import LocalContext, create_api, make_logger
+from chipotle_model.data import load_stores
 from chipotle_model.params import MAX_POINTS
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.synthetic import synthetic_columns, write_synthetic_csv
+from chipotle_model.training import brute_force_nearest_km
+from infra.build_spec import REPO_ROOT
 from infra.config import DEFAULTS
-from tests.support import REAL_STORE_COUNT, REPO_ROOT, repo_data_csv
-from tests.support.measure import run_measured
-from tests.support.synth import write_synthetic_csv
+from infra.local.data import repo_data_csv
+from infra.local.measure import run_measured
+from serving.api import LocalContext, create_api, make_logger
+from serving.artifact import load_artifact
 
 WORKDIR = REPO_ROOT / "build" / "scale"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -90,7 +92,7 @@ def serve_figures(artifact: Path, baseline: Path, requests: int) -> dict:
     time both against the `baseline` (2,629-store) model side by side, interleaved."""
     rss_imports = vm_mb("VmRSS")
     started = time.perf_counter()
-    api = quiet_api(load_model(artifact), "scale")
+    api = quiet_api(load_artifact(artifact), "scale")
     figures = {"load_s": time.perf_counter() - started, "rss_imports_mb": rss_imports}
     figures["rss_loaded_mb"] = vm_mb("VmRSS")
     model, context = api.model, LocalContext()
@@ -101,7 +103,7 @@ def serve_figures(artifact: Path, baseline: Path, requests: int) -> dict:
     batch = support.points_event(batch_points)
     got_batch = [r["distance_km"] for r in json.loads(api.handler(batch, context)["body"])["results"]]
     figures["serving_peak_mb"] = vm_mb("VmHWM")  # after the load, the GETs and a POST
-    figures.update(side_by_side(api, quiet_api(load_model(baseline), "baseline"), events, batch))
+    figures.update(side_by_side(api, quiet_api(load_artifact(baseline), "baseline"), events, batch))
     figures["checked"] = len(got) + len(got_batch)
     figures["wrong"] = wrong_answers(got, points[:, 0], points[:, 1], model) + wrong_answers(
         got_batch, batch_points[:, 0], batch_points[:, 1], model
@@ -141,7 +143,7 @@ def side_by_side(api, baseline_api, events: list[dict], batch: dict) -> dict:
 
 
 def data_for(size: int, workdir: Path) -> Path:
-    if size == REAL_STORE_COUNT:
+    if size == support.real_store_count():
         return support.csv_path()
     path = workdir / f"stores-{size}.csv"
     if not path.is_file():
@@ -179,7 +181,7 @@ def serving_in_child(artifact: Path, baseline: Path, requests: int) -> dict:
 def build_images(csv: Path, size: int, base: str) -> support.ModelImages:
     """The training then the serving image, built through the build spec from a CSV under
     data/ (the training image trains during its build)."""
-    real = size == REAL_STORE_COUNT
+    real = size == support.real_store_count()
     in_context = repo_data_csv() if real else REPO_ROOT / "data" / f"scale-{size}.csv"
     if not real:
         in_context.parent.mkdir(exist_ok=True)
@@ -332,7 +334,6 @@ def string_forms(n: int) -> None:
     from numpy.dtypes import StringDType
 
     from chipotle_model.table import StringColumn
-    from tests.support.synth import synthetic_columns
 
     addresses = synthetic_columns(n, load_stores(support.csv_path()).stores, seed=15)["address"]
     picks = np.random.default_rng(2).integers(0, n, MAX_POINTS)
@@ -390,10 +391,10 @@ def main() -> None:
     base = None if args.no_images else support.base_image()
     rows, images = [], []
     try:
-        for size in (REAL_STORE_COUNT, *(int(s) for s in args.sizes.split(","))):
+        for size in (support.real_store_count(), *(int(s) for s in args.sizes.split(","))):
             csv = data_for(size, WORKDIR)
             row, artifact = train_figures(csv, WORKDIR, size)
-            baseline = artifact if not rows else WORKDIR / f"model-{REAL_STORE_COUNT}.joblib"
+            baseline = artifact if not rows else WORKDIR / f"model-{support.real_store_count()}.joblib"
             row.update(serving_in_child(artifact, baseline, args.requests))
             row["memory_mb"] = recommended_memory_mb(row["serving_peak_mb"])
             if base and size <= args.image_max:

@@ -1,13 +1,15 @@
 """Shared pieces of the benchmarks: events, statistics, images and RIE containers.
 
-Images are built from infra/build_spec.py with the helpers of tests/images (what is
-measured is what is deployed); containers run through the base image's entrypoint and
-the real Runtime Interface Emulator, as the image tests run them.
+Images are built from infra/build_spec.py with infra/local/images.py, as the image tests
+build them (what is measured is what is deployed); containers run through the base
+image's entrypoint and the real Runtime Interface Emulator, as the image tests run them.
+Events are built by serving.events, the shape API Gateway sends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support import REPO_ROOT, real_csv, repo_data_csv
-from tests.support.docker import (  # noqa: F401  (the benchmarks use them as support.*)
+from chipotle_model.data import load_stores
+from infra.build_spec import REPO_ROOT
+from infra.local.data import real_csv, repo_data_csv
+from infra.local.images import (  # noqa: F401  (the benchmarks use them as support.*)
     IMAGE_PREFIX,
     LambdaContainer,
     ModelImages,
@@ -30,7 +34,7 @@ from tests.support.docker import (  # noqa: F401  (the benchmarks use them as su
     image_size_mb,
     lambda_base_image,
 )
-from tests.support.events import point_event, points_event  # noqa: F401
+from serving.events import http_event
 
 ORIGINAL_IMAGE_DIR = REPO_ROOT / "bench" / "original_image"
 
@@ -54,6 +58,26 @@ def csv_path() -> Path:
     if not path.is_file():
         raise SystemExit(f"the store CSV is not at {path} (set CHIPOTLE_STORES_CSV)")
     return path
+
+
+@functools.cache
+def real_store_count() -> int:
+    """The stores of the real CSV (a size of 'the real data' in the scale benchmarks)."""
+    return len(load_stores(csv_path()).stores)
+
+
+def point_event(lat: float, lon: float, k: int | None = None) -> dict:
+    """GET / for one point (repr keeps every digit)."""
+    query = {"lat": repr(float(lat)), "long": repr(float(lon))}
+    if k is not None:
+        query["k"] = str(k)
+    return http_event("GET", "/", query=query)
+
+
+def points_event(points) -> dict:
+    """POST / {"points": points} (pairs of numbers), as JSON."""
+    body = {"points": [[float(a), float(b)] for a, b in points]}
+    return http_event("POST", "/", body=body, headers={"content-type": "application/json"})
 
 
 def query_points(stores_lat, stores_lon, n: int, seed: int = 7):
@@ -191,7 +215,7 @@ class HandlerDir:
 def quiet_api(model):
     """The API around `model` as Lambda runs it (log lines and EMF metric records written),
     writing to a discarded stream instead of this benchmark's output."""
-    from chipotle_model.api import create_api, make_logger
+    from serving.api import create_api, make_logger
 
     devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
     api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))

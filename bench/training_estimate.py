@@ -1,5 +1,5 @@
 """The training command's time estimate against the time it took, on the real CSV and on
-synthetic ones (tests/support/synth.py).
+synthetic ones (chipotle_model/synthetic.py).
 
     .venv/bin/python -m bench.training_estimate [--sizes 2629,50000,200000]
 
@@ -18,10 +18,9 @@ import tempfile
 from pathlib import Path
 
 from bench import support
-from chipotle_model.train import estimated_seconds
-from tests.support import REAL_STORE_COUNT
-from tests.support.measure import run_measured
-from tests.support.synth import write_synthetic_csv
+from chipotle_model.synthetic import write_synthetic_csv
+from chipotle_model.training import estimated_seconds
+from infra.local.measure import run_measured
 
 
 def measured(csv: Path, workdir: Path) -> tuple[int, float]:
@@ -43,7 +42,7 @@ def main() -> None:
         workdir = Path(tmp)
         for size in (int(s) for s in args.sizes.split(",")):
             csv = support.csv_path()
-            if size != REAL_STORE_COUNT:
+            if size != support.real_store_count():
                 csv = write_synthetic_csv(workdir / f"stores-{size}.csv", size, csv)
             stores, took = measured(csv, workdir)
             rows.append((stores, estimated_seconds(stores), took))

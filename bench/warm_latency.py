@@ -22,10 +22,12 @@ import numpy as np
 
 from bench import support
 from bench.original import original_handler, train_original
-from chipotle_model import NearestStoreModel, load_model, load_stores
-from chipotle_model.api import LocalContext
+from chipotle_model.data import load_stores
 from chipotle_model.geo import unit_vectors
-from chipotle_model.train import brute_force_nearest_km
+from chipotle_model.model import NearestStoreModel
+from chipotle_model.training import brute_force_nearest_km
+from serving.api import LocalContext
+from serving.artifact import load_artifact
 
 ROUNDS = 10
 TARGET_P99_MS = 1.0
@@ -36,7 +38,7 @@ def build(csv: Path, workdir: Path):
     """Our API around a saved-and-loaded artifact, and the original's handler around its pickle."""
     model = NearestStoreModel.fit(load_stores(csv).stores)
     artifact = model.save(workdir / "model.joblib")
-    model = load_model(artifact)
+    model = load_artifact(artifact)
     api = support.quiet_api(model)
     pickle_path = workdir / "original.pkl"
     with pickle_path.open("wb") as f:

@@ -1,43 +1,54 @@
-"""chipotle_model: an exact great-circle nearest-store model.
+"""chipotle_model: an exact great-circle nearest-store model, served by the `serving` platform.
 
-The names below are imported on first use, so `import chipotle_model.response` (or
-.geo, .params, .cors) loads neither scikit-learn nor scipy. Importing this package or
-loading a model never imports pandas or kagglehub: the serving image has neither.
+The names below are the seam between this package and the platform (docs/own-model.md):
+the platform, the images and the Pulumi program call these and nothing else of the
+package. A package of your own exports the same names.
+
+    SERVICE_NAME       the service's name in logs, metrics and resource descriptions
+    DEFAULT_DATA_PATH  the training data file when none is given
+    check_data         check a data file before a deploy (bad data fails `pulumi preview`)
+    train_model        train from a data file -> serving.training.Trained
+    ROUTES             {(method, path): route(model, request)}, served beside GET /health
+    warm_up_requests   requests answered at init, so the first user pays no first-use cost
+    contract_checks    the checks `smoke URL` runs against a deployed API, before the platform's
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-# public name -> the module that defines it
-_EXPORTS = {
-    "DataError": "data",
-    "StoreTable": "table",
-    "load_stores": "data",
-    "InvalidQuery": "geo",
-    "haversine_km": "geo",
-    "MAX_K": "model",
-    "ModelLoadError": "model",
-    "ModelVersionMismatch": "model",
-    "NearestStoreModel": "model",
-    "load_model": "model",
-    "RESULT_FIELDS": "response",
-    "StoreRecords": "response",
-}
-__all__ = list(_EXPORTS)
+from .contract import CHECKS as contract_checks
+from .data import DataError, load_stores
+from .fetch import DEFAULT_DATA_PATH, ensure_dataset
+from .routes import ROUTES, warm_up_requests
+from .training import train_model
 
-if TYPE_CHECKING:  # the same names, for type checkers and editors
-    from .data import DataError, load_stores  # noqa: F401
-    from .geo import InvalidQuery, haversine_km  # noqa: F401
-    from .model import MAX_K, ModelLoadError, ModelVersionMismatch, NearestStoreModel, load_model  # noqa: F401
-    from .response import RESULT_FIELDS, StoreRecords  # noqa: F401
-    from .table import StoreTable  # noqa: F401
+SERVICE_NAME = "nearest-store"
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value  # once imported, a plain attribute
-    return value
+def check_data(path: Path, *, setting: str) -> dict:
+    """The data a deploy trains on, validated: its hash and counts (the `model` stack
+    output). The public data set is fetched first when `path` is absent; `setting` names
+    the option that points elsewhere, for the error. Raises DataError (a ValueError)
+    naming the line and column of bad data, or when the data cannot be had."""
+    try:
+        loaded = load_stores(ensure_dataset(path, config_hint=setting))
+    except RuntimeError as exc:  # DatasetUnavailable: offline, and no file
+        raise DataError(str(exc)) from exc
+    return {
+        "data_sha256": loaded.sha256,
+        "stores": len(loaded.stores),
+        "rows_read": loaded.rows_read,
+        "duplicates_dropped": loaded.duplicates_dropped,
+    }
+
+
+__all__ = [
+    "DEFAULT_DATA_PATH",
+    "ROUTES",
+    "SERVICE_NAME",
+    "check_data",
+    "contract_checks",
+    "train_model",
+    "warm_up_requests",
+]

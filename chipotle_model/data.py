@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .geo import LATITUDE_RANGE, LONGITUDE_RANGE
-from .params import DECIMAL as DECIMAL_NUMBER  # the API's number grammar, declared once
+from .numbers import DECIMAL as DECIMAL_NUMBER  # the API's number grammar, declared once
 from .table import StoreTable
 
 COLUMNS = ("state", "location", "address", "latitude", "longitude")

@@ -7,9 +7,6 @@ what is allowed. Input is validated here, once, at the edge.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -19,28 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from serving.inputs import MAX_BODY_BYTES, ClientError, body_text, describe, json_document, json_type, show
+
 from .geo import LATITUDE_RANGE, LONGITUDE_RANGE
+from .numbers import DECIMAL
 
 MAX_POINTS = 10_000  # per POST request
-MAX_BODY_BYTES = 1_000_000  # 1 MB, after base64 decoding
 LATITUDE_PARAMETER = "lat"
 LONGITUDE_PARAMETERS = ("long", "lng", "lon")  # the first is the documented name
 USAGE = 'GET /?lat=<deg>&long=<deg>[&k=1..20], POST / {"points": [[lat, long], ...]} or GET /health'
 POINTS_SHAPE = '{"points": [[lat, long], ...]}'
 
-# The number grammar of the API, and of the data (chipotle_model.data): plain ASCII decimals.
-DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+]?[0-9]+")
-
-
-class ClientError(Exception):
-    """Input the API cannot answer: answered with `status` and {"error": message}."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -53,11 +40,6 @@ class NearestQuery:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "log", {"lat": self.latitude, "long": self.longitude, "k": self.k})
-
-
-def show(value: str, limit: int = 40) -> str:
-    """A client-supplied value, quoted and shortened, for an error message."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 # --- GET / -------------------------------------------------------------------------------
@@ -122,57 +104,17 @@ def _k(params: Mapping[str, Any], max_k: int) -> int:
 # --- POST / ------------------------------------------------------------------------------
 
 
-def body_text(body: Any, *, base64_encoded: bool) -> str:
-    """The request body as text, within MAX_BODY_BYTES (API Gateway base64-encodes
-    bodies it does not consider text)."""
-    if body is None or body == "":
-        raise ClientError(400, f"the request body is empty; expected a JSON object {POINTS_SHAPE}")
-    if not isinstance(body, str):
-        raise ClientError(400, f"the request body is malformed; expected a JSON object {POINTS_SHAPE}")
-    too_large = ClientError(
-        413, f"the request body is over {MAX_BODY_BYTES:,} bytes; send at most {MAX_POINTS:,} points"
+def batch_request(body: Any, *, base64_encoded: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(latitudes, longitudes) of a POST / body (text or base64, within MAX_BODY_BYTES)."""
+    expected = f"a JSON object {POINTS_SHAPE}"
+    text = body_text(
+        body,
+        base64_encoded=base64_encoded,
+        expected=expected,
+        max_bytes=MAX_BODY_BYTES,
+        too_large_hint=f"send at most {MAX_POINTS:,} points",
     )
-    if not base64_encoded:
-        if len(body) > MAX_BODY_BYTES or (
-            not body.isascii() and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES
-        ):
-            raise too_large
-        return body
-    if len(body) > 4 * (MAX_BODY_BYTES // 3 + 1):
-        raise too_large
-    try:
-        data = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise ClientError(400, "the request body is marked base64-encoded but is not valid base64") from None
-    if len(data) > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ClientError(
-            400, f"the request body is not UTF-8 text; expected a JSON object {POINTS_SHAPE}"
-        ) from None
-
-
-def json_document(text: str) -> Any:
-    """Parse JSON text strictly (no NaN or Infinity)."""
-    expected = f"expected a JSON object {POINTS_SHAPE}"
-    if not text.strip():
-        raise ClientError(400, f"the request body is empty; {expected}")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ClientError(
-            400,
-            f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}); {expected}",
-        ) from None
-    except ValueError as exc:  # NaN, Infinity, or an integer longer than Python converts
-        if "digits" in str(exc):
-            raise ClientError(400, f"a number in the request body has too many digits; {expected}") from None
-        raise ClientError(400, f"the request body is not valid JSON ({exc}); {expected}") from None
-    except RecursionError:
-        raise ClientError(400, f"the request body is nested too deeply; {expected}") from None
+    return batch_points(json_document(text, expected=expected))
 
 
 def batch_points(document: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +156,7 @@ def _point_arrays(points: list) -> tuple[np.ndarray, np.ndarray]:
     for i, point in enumerate(points):
         if not isinstance(point, list) or len(point) != 2:
             raise ClientError(
-                400, f"points[{i}] must be a [lat, long] pair of numbers, got {_describe(point)}"
+                400, f"points[{i}] must be a [lat, long] pair of numbers, got {describe(point)}"
             )
         for name, value in zip(("latitude", "longitude"), point):
             if type(value) not in (int, float):
@@ -226,30 +168,3 @@ def _point_arrays(points: list) -> tuple[np.ndarray, np.ndarray]:
                     400, f"points[{i}] {name} is out of range, got {show(str(value))}"
                 ) from None
     raise ClientError(400, "'points' must be a list of [lat, long] pairs of numbers")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _describe(value: Any) -> str:
-    """A parsed JSON value, briefly, for an error message."""
-    if isinstance(value, list):
-        return f"a JSON array of {len(value)} item{'' if len(value) == 1 else 's'}"
-    if isinstance(value, dict):
-        return f"a JSON object with {len(value)} key{'' if len(value) == 1 else 's'}"
-    return show(json.dumps(value))
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"

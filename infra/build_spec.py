@@ -36,13 +36,15 @@ PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 # one path in both images (the serving image's MODEL_PATH environment variable).
 MODEL_PATH = "/opt/model/model.joblib"
 REPORT_PATH = "/opt/model/report.json"
-# What the training stage reads besides the data (the serving stage reads everything admitted).
+DEFAULT_MODEL_PACKAGE = "chipotle_model"
+# What the training stage reads besides the data and the model package (the serving
+# stage reads everything admitted).
 TRAINING_INPUTS = (
     TRAINING_DOCKERFILE,
     "requirements/constraints.txt",
     "requirements/model.txt",
     "requirements/training.txt",
-    "chipotle_model",
+    "serving",
 )
 
 
@@ -74,7 +76,8 @@ class ModelBuild:
     training: ImageBuild
     serving: ImageBuild
     model_version: str  # names the training run's inputs: data, code, environment, base image
-    serving_tag: str  # unique to the serving image's inputs: a new image never reuses a tag
+    serving_tag: str  # unique to the serving build's inputs: a new image never reuses a tag
+    training_tag: str  # the training image's (the archive's): the model version and its build's inputs
 
 
 def platform_for(architecture: str) -> str:
@@ -101,39 +104,70 @@ def model_build(
     *,
     data_path: str | Path,
     base_image: str,
+    model_package: str = DEFAULT_MODEL_PACKAGE,
     architecture: str = "x86_64",
     snapstart: bool = False,
     tracing: bool = False,
     project_dir: Path = REPO_ROOT,
 ) -> ModelBuild:
-    """The training and serving builds of the model trained on `data_path` (in `project_dir`).
+    """The training and serving builds of `model_package` (a dotted name, its folder in
+    `project_dir`) trained on `data_path` (in `project_dir`).
 
     `snapstart`: the image declares itself ready for SnapStart where the base does not
     (only AWS's Python 3.12+ base images are ready without the label); `tracing`: the
     serving image installs the tracing library (requirements/tracing.txt).
     """
     data = context_relative(data_path, project_dir)
+    model_dir = package_dir(model_package, project_dir)
     platform = platform_for(architecture)
-    recipe = {"base_image": base_image, "platform": platform}
-    model_version = "m-" + fingerprint([*TRAINING_INPUTS, data], recipe, project_dir)[:12]
+    recipe = {"base_image": base_image, "platform": platform, "model_package": model_package}
+    model_version = "m-" + fingerprint([*TRAINING_INPUTS, model_dir, data], recipe, project_dir)[:12]
     args = {
         "BASE_IMAGE": base_image,
+        "MODEL_PACKAGE": model_package,
+        "MODEL_DIR": model_dir,
         "DATA_PATH": data,
+        "DATA_FILE": PurePosixPath(data).name,
         "MODEL_PATH": MODEL_PATH,
         "REPORT_PATH": REPORT_PATH,
         "MODEL_VERSION": model_version,
         "SNAPSTART": "Allow" if snapstart and not is_aws_python_base(base_image) else "",
         "TRACING": "true" if tracing else "false",
     }
-    code = [path for path in admitted_paths(project_dir) if not path.startswith("data/")]
-    serving_inputs = [*code, data, TRAINING_DOCKERFILE, SERVING_STAGE]
-    serving_tag = f"{model_version}-{fingerprint(serving_inputs, {**recipe, **args}, project_dir)[:8]}"
+    # One tag, one digest: each tag covers everything its build receives (every file the
+    # .dockerignore admits, all of data/ included, with its mode, as pulumi-docker hashes
+    # the context; the Dockerfiles; the build args, platform and target), so a build whose
+    # bytes could differ gets a new tag, and an existing tag is never pushed again.
+    context = admitted_paths(project_dir)
+    training_tag = _tag(
+        model_version, [*context, TRAINING_DOCKERFILE], {**recipe, **args}, TRAINING_TARGET, project_dir
+    )
+    serving_inputs = [*context, TRAINING_DOCKERFILE, SERVING_STAGE]
+    serving_tag = _tag(model_version, serving_inputs, {**recipe, **args}, SERVING_TARGET, project_dir)
     return ModelBuild(
         training=ImageBuild(TRAINING_DOCKERFILE, TRAINING_TARGET, platform, args),
         serving=ImageBuild(write_joined_dockerfile(project_dir), SERVING_TARGET, platform, args),
         model_version=model_version,
         serving_tag=serving_tag,
+        training_tag=training_tag,
     )
+
+
+def package_dir(model_package: str, project_dir: Path = REPO_ROOT) -> str:
+    """The folder of `model_package` in the build context ("examples.regression_model" ->
+    "examples/regression_model"), or ValueError when it is not a package folder there."""
+    folder = model_package.replace(".", "/")
+    if not all(part.isidentifier() for part in model_package.split(".")):
+        raise ValueError(f"model package {model_package!r} is not a dotted Python name")
+    if not (project_dir / folder / "__init__.py").is_file():
+        raise ValueError(f"model package {model_package!r}: no {folder}/__init__.py in {project_dir}")
+    if not any(folder == p or folder.startswith(p + "/") for p in admitted_paths(project_dir)):
+        raise ValueError(f"model package {model_package!r}: .dockerignore does not admit {folder}/")
+    return folder
+
+
+def _tag(model_version: str, paths: list[str], extra: dict[str, str], target: str, project_dir: Path) -> str:
+    return f"{model_version}-{fingerprint(paths, {**extra, 'target': target}, project_dir, modes=True)[:8]}"
 
 
 def is_aws_python_base(image: str) -> bool:
@@ -171,18 +205,25 @@ def admitted_paths(project_dir: Path = REPO_ROOT) -> list[str]:
     return [line[1:].rstrip("/") for line in lines if line.startswith("!")]
 
 
-def fingerprint(paths: list[str], extra: dict[str, str], project_dir: Path = REPO_ROOT) -> str:
-    """sha256 over the files under `paths` (names and bytes, bytecode caches aside) and `extra`."""
+def fingerprint(
+    paths: list[str], extra: dict[str, str], project_dir: Path = REPO_ROOT, *, modes: bool = False
+) -> str:
+    """sha256 over the files under `paths` (names and bytes, bytecode caches aside, and with
+    `modes` their permission bits, which COPY keeps in the image) and `extra`."""
     digest = hashlib.sha256(repr(sorted(extra.items())).encode())
     files: set[Path] = set()
     for path in paths:
         root = project_dir / path
         files.update(root.rglob("*") if root.is_dir() else [root])
     for file in sorted(
-        f for f in files if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"
+        f
+        for f in files
+        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo", ".pyd")
     ):
         digest.update(file.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
+        if modes:
+            digest.update(oct(file.stat().st_mode & 0o7777).encode())
     return digest.hexdigest()
 
 
@@ -191,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import shlex
 
-    from infra.config import DEFAULTS
+    from infra.project import DEFAULTS
 
     parser = argparse.ArgumentParser(prog="python -m infra.build_spec", description=main.__doc__)
     parser.add_argument("--base-image", default=DEFAULTS["baseImage"], help="default: %(default)s")

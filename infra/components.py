@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import json
 import re
+from types import ModuleType
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from chipotle_model.api import SERVICE_NAME, cors_policy
-from infra import build_spec, monitoring, policies
+from infra import build_spec, manifest, monitoring, policies
 from infra.config import Settings
+from serving.api import cors_policy
 
 TYPE_PREFIX = "chipotle:infra"
 # One catch-all route: every path and method reaches the function, whose route table
-# (chipotle_model.api.ROUTES) is the only one; it answers 404/405 itself.
+# (the model package's ROUTES, serving.api) is the only one; it answers 404/405 itself.
 CATCH_ALL_ROUTE = "$default"
 LIVE_ALIAS = "live"  # the API invokes this alias, never $LATEST
+# How long the provider may wait for a published version (and provisioned environments) to
+# become Active; its defaults are 10 minutes (function) and 15 (provisioned concurrency).
+# A SnapStart publish runs INIT (up to 15 minutes with SnapStart: here ~400 MB of image and
+# a model to load) and then snapshots it, all inside that wait (docs/deploy.md).
+PUBLISH_TIMEOUT = "30m"
+COLD_START_TAG = "cold-start"  # the function's tag: the coldStart mode it was deployed with
+PUBLISH_TIMEOUTS = pulumi.CustomTimeouts(create=PUBLISH_TIMEOUT, update=PUBLISH_TIMEOUT)
 _MAX_PREFIX = 48  # Lambda's 64-character function names, less the 8 of the random suffix
 
 
@@ -40,7 +48,9 @@ def docker_build(spec: build_spec.ImageBuild) -> docker.DockerBuildArgs:
 
     BuildKit through the Docker engine's build API: one platform, and no provenance or
     SBOM attestations (those are added by the `docker buildx` client, which is not
-    involved), so the pushed image is a single manifest, not the image index Lambda rejects.
+    involved), so the pushed image should be a single manifest, not the image index Lambda
+    rejects; Docker's containerd image store can still push an index, which
+    `ModelImages` refuses before the function is given it (infra/manifest.py).
     Paths stay relative to the project directory, where Pulumi runs the program.
     """
     return docker.DockerBuildArgs(
@@ -54,7 +64,13 @@ def docker_build(spec: build_spec.ImageBuild) -> docker.DockerBuildArgs:
 
 
 class ImageRepository(pulumi.ComponentResource):
-    """An ECR repository, scanned on push, with push credentials.
+    """An ECR repository, scanned on push, with push credentials, its tags IMMUTABLE.
+
+    A tag names everything its image's build received (infra/build_spec.py: every admitted
+    file, the Dockerfiles, the build args), so a build whose bytes could differ gets a new
+    tag and no tag is pushed twice with other content; if it ever were (a base image tag
+    that moved under the same name, say), ECR refuses the push and the `up` stops before
+    the function changes, instead of the tag silently naming another image.
 
     `retain=False` (serving images): `pulumi destroy` deletes it with its images.
     `retain=True` (the training archive, the model's history): it outlives the stack and
@@ -68,8 +84,8 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository = aws.ecr.Repository(
             name,
             force_delete=not retain,
-            # a tag names the image's inputs: pushed again only with the same content
-            image_tag_mutability="MUTABLE",
+            # one tag, one digest: a tag names its build's inputs (see the docstring)
+            image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
         )
@@ -89,9 +105,9 @@ class ModelImages(pulumi.ComponentResource):
     """The serving image pushed to `repository` (its build trains or reuses the training
     stage), and, with an `archive`, the training image pushed there as the model's history.
 
-    Tags come from the build spec: the training image is tagged with the model version,
-    the serving image with a tag unique to its inputs, so a new image never takes an old
-    image's tag (the repositories are IMMUTABLE) and the Lambda is redeployed by digest.
+    Tags come from the build spec: each is the model version and a hash of everything its
+    build receives, so a new image never takes an old image's tag (the repositories are
+    IMMUTABLE) and the Lambda is redeployed by digest.
     """
 
     def __init__(
@@ -106,15 +122,19 @@ class ModelImages(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:ModelImages", name, None, opts)
         self.training = None
         if archive is not None:
-            self.training = self._pushed(f"{name}-training", build.training, archive, build.model_version)
+            self.training = self._pushed(f"{name}-training", build.training, archive, build.training_tag)
         # built after the training image, when there is one: the serving build reuses its stage
         self.serving = self._pushed(
             f"{name}-serving", build.serving, repository, build.serving_tag, after=self.training
         )
         self.serving_tag = build.serving_tag
         self.model_version = build.model_version
-        # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys.
-        self.image_uri: pulumi.Output[str] = self.serving.repo_digest
+        # By digest (`repo@sha256:...`): every new image is a new value, so Lambda redeploys;
+        # its manifest checked first (infra/manifest.py), so an image Lambda refuses stops the
+        # up before the function changes.
+        self.image_uri: pulumi.Output[str] = self.serving.repo_digest.apply(
+            lambda uri: manifest.checked_image_uri(uri, aws.config.profile)
+        )
         self.training_image = self.training.repo_digest if self.training else None
         self.register_outputs({"image_uri": self.image_uri, "training_image": self.training_image})
 
@@ -147,10 +167,12 @@ class ServingFunction(pulumi.ComponentResource):
         name: str,
         *,
         image_uri: pulumi.Input[str],
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ServingFunction", name, None, opts)
+        self.service = package.SERVICE_NAME  # its name in logs and metrics
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -171,31 +193,9 @@ class ServingFunction(pulumi.ComponentResource):
             opts=child,
         )
         depends_on = [self.logging, self.log_group, *self._tracing_permission(name, settings)]
-        self.function = aws.lambda_.Function(
-            name,
-            package_type="Image",
-            image_uri=image_uri,
-            role=self.role.arn,
-            publish=True,  # a new version for every new image or setting: what `live` routes to
-            architectures=[settings.architecture],
-            memory_size=settings.memory_size,
-            timeout=settings.timeout,
-            reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={"variables": _environment(settings)},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            # SnapStart: INIT once per published version, then restored from its snapshot
-            snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
-            tracing_config={"mode": "Active"} if settings.operations.tracing else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
-        )
+        self.function = self._function(name, image_uri, settings, depends_on)
         self.published_version: pulumi.Output[str] = self.function.version
-        self.alias = aws.lambda_.Alias(
-            f"{name}-{LIVE_ALIAS}",
-            name=LIVE_ALIAS,
-            function_name=self.function.name,
-            **_alias_routing(settings, self.published_version),
-            opts=child,
-        )
+        self.alias = self._live_alias(name, settings)
         self.provisioned = self._provisioned_concurrency(name, settings)
         # The version most requests go to (a canary's new version gets canaryWeight of them).
         self.live_version: pulumi.Output[str] = self.alias.function_version
@@ -206,6 +206,53 @@ class ServingFunction(pulumi.ComponentResource):
                 "live_version": self.live_version,
                 "alias_arn": self.alias.arn,
             }
+        )
+
+    def _function(
+        self, name: str, image_uri: pulumi.Input[str], settings: Settings, depends_on: list
+    ) -> aws.lambda_.Function:
+        """The function (package type Image), publishing a version for every change."""
+        return aws.lambda_.Function(
+            name,
+            package_type="Image",
+            image_uri=image_uri,
+            role=self.role.arn,
+            publish=True,  # a new version for every new image or setting: what `live` routes to
+            architectures=[settings.architecture],
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            environment={"variables": _environment(self.service, settings)},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            # SnapStart: INIT once per published version, then restored from its snapshot. Off,
+            # the block is left out: the provider reads SnapStart "None" back as no block, and
+            # an absent block is sent as ApplyOn None (a stated "None" would differ every up).
+            snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
+            # Always stated: the provider's tracing_config is Optional + Computed, so an absent
+            # block is "no change" and tracing once on would stay Active after it is turned off.
+            tracing_config={"mode": "Active" if settings.operations.tracing else "PassThrough"},
+            # what the next preview reads to know the mode it switches from (start_mode_switch)
+            tags={COLD_START_TAG: settings.cold_start},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, custom_timeouts=PUBLISH_TIMEOUTS),
+        )
+
+    def _live_alias(self, name: str, settings: Settings) -> aws.lambda_.Alias:
+        """`live`, routed as `settings.release` says, once the start-mode switch is allowed."""
+        # The mode the deployed function has, read at preview (an existing function's name is
+        # known then); the alias waits for the check, so a refused switch stops the preview.
+        deployed = aws.lambda_.get_function_output(
+            function_name=self.function.name, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        checked = deployed.tags.apply(
+            lambda tags: start_mode_switch((tags or {}).get(COLD_START_TAG), settings.cold_start)
+        )
+        return aws.lambda_.Alias(
+            f"{name}-{LIVE_ALIAS}",
+            name=LIVE_ALIAS,
+            function_name=self.function.name,
+            description=checked.apply(lambda mode: f"what the API invokes; cold starts: {mode}"),
+            **_alias_routing(settings, self.published_version),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _tracing_permission(self, name: str, settings: Settings) -> list:
@@ -231,14 +278,41 @@ class ServingFunction(pulumi.ComponentResource):
             function_name=self.function.name,
             qualifier=self.alias.name,
             provisioned_concurrent_executions=settings.provisioned_concurrency,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=PUBLISH_TIMEOUTS),
         )
 
 
-def _environment(settings: Settings) -> dict[str, str]:
-    variables = {"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "LOG_LEVEL": settings.log_level}
+def start_mode_switch(deployed: str | None, wanted: str) -> str:
+    """`wanted`, or RunError when AWS refuses the switch from the `deployed` mode in one `up`.
+
+    Pulumi deletes what a program no longer declares last, after every update: from
+    provisioned to snapstart, the function would get SnapStart and a new version while
+    provisioned concurrency is still on `live`, which SnapStart refuses. Every other pair
+    works in one `up`: the function changes first, then the alias, then a new provisioned
+    concurrency (it depends on the alias), and a removed one goes last. `deployed` None:
+    nothing deployed yet, or by a program that did not tag the mode.
+    """
+    through = _TWO_STEP_SWITCHES.get((deployed, wanted))
+    if through is None:
+        return wanted
+    key = "chipotle:coldStart"
+    raise pulumi.RunError(
+        f"{key}: the function has {deployed} and cannot switch to {wanted} in one `pulumi up` "
+        f"(SnapStart does not support provisioned concurrency, and Pulumi removes the provisioned "
+        f"concurrency only after the function has changed). Take two steps: "
+        f"`pulumi config set {key} {through} && pulumi config rm chipotle:provisionedConcurrency "
+        f"&& pulumi up`, then `pulumi config set {key} {wanted} && pulumi up`."
+    )
+
+
+# (deployed, wanted) -> the mode to go through first, for the switches AWS refuses in one up.
+_TWO_STEP_SWITCHES = {("provisioned", "snapstart"): "on-demand"}
+
+
+def _environment(service: str, settings: Settings) -> dict[str, str]:
+    variables = {"POWERTOOLS_SERVICE_NAME": service, "LOG_LEVEL": settings.log_level}
     if not settings.operations.metrics:
-        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # chipotle_model.metrics honours it
+        variables["POWERTOOLS_METRICS_DISABLED"] = "true"  # serving.metrics honours it
     return variables
 
 
@@ -347,6 +421,7 @@ class HttpApi(pulumi.ComponentResource):
         name: str,
         *,
         alias: aws.lambda_.Alias,
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -355,7 +430,9 @@ class HttpApi(pulumi.ComponentResource):
         self.api = aws.apigatewayv2.Api(
             name,
             protocol_type="HTTP",
-            cors_configuration=cors_policy(settings.cors_allow_origins).gateway_configuration(),
+            cors_configuration=cors_policy(
+                package.ROUTES, settings.cors_allow_origins
+            ).gateway_configuration(),
             opts=child,
         )
         self.integration = aws.apigatewayv2.Integration(
@@ -406,6 +483,7 @@ class Monitoring(pulumi.ComponentResource):
         *,
         function: ServingFunction,
         api: HttpApi,
+        package: ModuleType,
         settings: Settings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -440,7 +518,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=function.function.name,  # auto-named, so unique in the account
             dashboard_body=watched.apply(
-                lambda w: json.dumps(monitoring.dashboard_body(w, service=SERVICE_NAME))
+                lambda w: json.dumps(monitoring.dashboard_body(w, service=package.SERVICE_NAME))
             ),
             opts=child,
         )

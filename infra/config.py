@@ -11,22 +11,19 @@ the allowed values.
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from chipotle_model.cors import ANY_ORIGIN
 from infra import build_spec
+from infra.project import DEFAULTS, KEYS, NAMESPACE
+from serving.cors import ANY_ORIGIN
 
-PROJECT_FILE = build_spec.REPO_ROOT / "Pulumi.yaml"
-_PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
-NAMESPACE = _PROJECT["name"]  # the project name: `pulumi.Config()` reads this namespace
-# Every key of the namespace and its default, as Pulumi.yaml declares them.
-DEFAULTS: dict[str, str | int | bool] = {key: spec["default"] for key, spec in _PROJECT["config"].items()}
-KEYS = tuple(DEFAULTS)
+# How the Pulumi CLI hands a Python program its configuration (see `configured_keys`).
+CONFIG_ENV = "PULUMI_CONFIG"
 
 MEMORY_RANGE = (128, 10240)
 TIMEOUT_RANGE = (1, 900)
@@ -87,6 +84,7 @@ class Release:
 
 @dataclass(frozen=True)
 class Settings:
+    model_package: str  # a dotted name; its folder is in the project directory
     data_path: str  # POSIX path relative to the project directory, inside data/
     architecture: str  # Lambda architecture: x86_64 | arm64
     memory_size: int
@@ -139,6 +137,7 @@ def parse_settings(raw: Mapping[str, str | None], project_dir: Path = build_spec
         return given.strip()
 
     return Settings(
+        model_package=_model_package(value("modelPackage")),
         data_path=_data_path(value("dataPath"), project_dir),
         architecture=_choice(value, "architecture", tuple(build_spec.PLATFORMS)),
         memory_size=_int(value, "memorySize", MEMORY_RANGE),
@@ -338,6 +337,16 @@ def _origins(text: str) -> tuple[str, ...]:
     return origins
 
 
+def _model_package(text: str) -> str:
+    """A dotted Python name (the build spec finds its folder, the program imports it)."""
+    if not text or not all(part.isidentifier() for part in text.split(".")):
+        raise ConfigError(
+            f"{key_name('modelPackage')} must be a dotted Python package name such as "
+            f"chipotle_model or examples.regression_model, got {text!r}"
+        )
+    return text
+
+
 def _data_path(text: str, project_dir: Path) -> str:
     key = key_name("dataPath")
     data_dir = (project_dir / DATA_DIR).resolve()
@@ -356,9 +365,28 @@ def _data_path(text: str, project_dir: Path) -> str:
     return f"{DATA_DIR}/{relative.as_posix()}"
 
 
-def read_settings(config: Mapping[str, object], project_dir: Path = build_spec.REPO_ROOT) -> Settings:
-    """`parse_settings` over the stack's whole configuration (`namespace:key` -> value, as
-    Pulumi passes it to the program): every key of this namespace, known or not."""
-    prefix = f"{NAMESPACE}:"
-    raw = {key[len(prefix) :]: str(value) for key, value in config.items() if key.startswith(prefix)}
+def read_settings(
+    get: Callable[[str], str | None],
+    configured: Iterable[str] = (),
+    project_dir: Path = build_spec.REPO_ROOT,
+) -> Settings:
+    """`parse_settings` over the stack's configuration as Pulumi's public API gives it:
+    `get` is `pulumi.Config(NAMESPACE).get` (each known key's value, or None), and
+    `configured` the names of every key the stack sets in this namespace (`configured_keys`),
+    so that one the program does not read is refused rather than ignored."""
+    raw: dict[str, str | None] = {key: get(key) for key in KEYS}
+    raw.update({key: None for key in configured if key not in raw})
     return parse_settings(raw, project_dir)
+
+
+def configured_keys(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The keys of this namespace that the stack sets, without the namespace.
+
+    The Pulumi CLI passes a Python program its whole configuration in the `PULUMI_CONFIG`
+    environment variable (a JSON object of `namespace:key` -> string, the project's declared
+    defaults included); `pulumi.Config` reads values from it but cannot list them. Absent
+    (an Automation API inline program): no key is known beyond those the program reads.
+    """
+    config = json.loads(environ.get(CONFIG_ENV) or "{}")
+    prefix = f"{NAMESPACE}:"
+    return [key[len(prefix) :] for key in config if key.startswith(prefix)]

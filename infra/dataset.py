@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-from chipotle_model import load_stores
-from chipotle_model.fetch import ensure_dataset
 from infra import build_spec
 from infra.config import Settings, key_name
 
@@ -15,34 +14,17 @@ from infra.config import Settings, key_name
 @dataclass(frozen=True)
 class Dataset:
     path: str  # relative to the project directory (the Docker build context)
-    sha256: str
-    stores: int
-    rows_read: int
-    duplicates_dropped: int
+    checked: dict  # what the model package's check_data says of it (its hash, counts)
 
     def summary(self) -> dict[str, object]:
         """The `model` stack output."""
-        return {
-            "data_path": self.path,
-            "data_sha256": self.sha256,
-            "stores": self.stores,
-            "rows_read": self.rows_read,
-            "duplicates_dropped": self.duplicates_dropped,
-        }
+        return {"data_path": self.path, **self.checked}
 
 
-def load_dataset(settings: Settings, project_dir: Path = build_spec.REPO_ROOT) -> Dataset:
-    """Fetch the public data set when the configured CSV is absent, then validate it.
-
-    Raises `chipotle_model.fetch.DatasetUnavailable` (offline, no file) or
-    `chipotle_model.DataError` (naming the line and column of bad data).
-    """
-    path = ensure_dataset(project_dir / settings.data_path, config_hint=key_name("dataPath"))
-    loaded = load_stores(path)
-    return Dataset(
-        path=settings.data_path,
-        sha256=loaded.sha256,
-        stores=len(loaded.stores),
-        rows_read=loaded.rows_read,
-        duplicates_dropped=loaded.duplicates_dropped,
-    )
+def load_dataset(
+    package: ModuleType, settings: Settings, project_dir: Path = build_spec.REPO_ROOT
+) -> Dataset:
+    """The configured data, checked by the model package (`check_data`), which raises a
+    ValueError naming the line and column of bad data, or saying why there is none."""
+    checked = package.check_data(project_dir / settings.data_path, setting=key_name("dataPath"))
+    return Dataset(path=settings.data_path, checked=checked)

@@ -3,7 +3,7 @@ AWS gives the function, its alias and the API (tested without Pulumi).
 
 AWS's own metrics (free): AWS/Lambda by function and alias (Errors, Throttles, Duration,
 Invocations) and AWS/ApiGateway by API and stage (Count, 4xx, 5xx, Latency). The
-handler's own (chipotle_model.metrics, EMF): requests, client and server errors and
+handler's own (serving.metrics, EMF): requests, client and server errors and
 latency per route, batch size, k, cold starts.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chipotle_model.metrics import NAMESPACE as HANDLER_NAMESPACE
+from serving.metrics import namespace_for
 
 PERIOD_S = 300  # five-minute periods: the finest that standard-resolution alarms bill for
 STAGE = "$default"
@@ -36,38 +36,8 @@ def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: 
         "Resource": f"{watched.function_name}:{watched.alias_name}",
     }
     api = {"ApiId": watched.api_id, "Stage": STAGE}
-    any_at_all = {
-        "comparison_operator": "GreaterThanThreshold",
-        "threshold": 0,
-        "statistic": "Sum",
-        "period": PERIOD_S,
-        "evaluation_periods": 1,
-        "treat_missing_data": "notBreaching",
-    }
     return {
-        "function-errors": {
-            **any_at_all,
-            "namespace": "AWS/Lambda",
-            "metric_name": "Errors",
-            "dimensions": function,
-            "alarm_description": "The function failed (a 5xx or a crash): "
-            "read the ERROR lines of its log group.",
-        },
-        "throttles": {
-            **any_at_all,
-            "namespace": "AWS/Lambda",
-            "metric_name": "Throttles",
-            "dimensions": function,
-            "alarm_description": "Requests were refused for lack of concurrency: raise reservedConcurrency "
-            "(or the account's limit).",
-        },
-        "api-5xx": {
-            **any_at_all,
-            "namespace": "AWS/ApiGateway",
-            "metric_name": "5xx",
-            "dimensions": api,
-            "alarm_description": "The API answered 5xx (function errors, timeouts, or API Gateway itself).",
-        },
+        **_count_alarms(function, api),
         "latency-p99": {
             "namespace": "AWS/ApiGateway",
             "metric_name": "Latency",
@@ -80,8 +50,9 @@ def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: 
             "evaluation_periods": 3,
             "datapoints_to_alarm": 2,
             "treat_missing_data": "notBreaching",
-            "alarm_description": f"p99 latency above {latency_p99_ms} ms: cold starts (see coldStart), "
-            "big batches, or too little memory.",
+            "alarm_description": f"Watches AWS/ApiGateway Latency p99 of the $default stage: above "
+            f"{latency_p99_ms} ms in 2 of 3 five-minute periods. Cold starts (see coldStart), big "
+            "batches, or too little memory.",
         },
         "client-error-rate": {
             "metric_queries": [
@@ -98,8 +69,56 @@ def alarm_specs(watched: Watched, *, latency_p99_ms: int, client_error_percent: 
             "threshold": client_error_percent,
             "evaluation_periods": 1,
             "treat_missing_data": "notBreaching",
-            "alarm_description": f"More than {client_error_percent}% of requests were refused (4xx): "
-            "a client sends bad input, or a deploy changed the API.",
+            "alarm_description": f"Watches AWS/ApiGateway 4xx as a share of Count on the $default stage: "
+            f"above {client_error_percent}% of at least {MIN_REQUESTS_FOR_RATE} requests in five minutes. "
+            "A client sends bad input, or a deploy changed the API.",
+        },
+    }
+
+
+# Any count above zero in a five-minute period.
+_ANY_AT_ALL = {
+    "comparison_operator": "GreaterThanThreshold",
+    "threshold": 0,
+    "statistic": "Sum",
+    "period": PERIOD_S,
+    "evaluation_periods": 1,
+    "treat_missing_data": "notBreaching",
+}
+
+
+def _count_alarms(function: dict, api: dict) -> dict[str, dict]:
+    """The alarms on any crash, throttle or 5xx at all."""
+    any_at_all = _ANY_AT_ALL
+    return {
+        # Lambda's Errors counts unhandled errors only: the handler's own 500s are answers,
+        # counted by the API's 5xx (api-5xx) and the handler's ServerErrors.
+        "function-crashes": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Errors",
+            "dimensions": function,
+            "alarm_description": "Counts AWS/Lambda Errors of the live alias: invocations that ended "
+            "without an answer from the handler (an uncaught exception, a timeout, running out of "
+            "memory, a failed INIT). A 500 the handler answers is not one (see api-5xx). Read the "
+            "ERROR and REPORT lines of the log group.",
+        },
+        "throttles": {
+            **any_at_all,
+            "namespace": "AWS/Lambda",
+            "metric_name": "Throttles",
+            "dimensions": function,
+            "alarm_description": "Counts AWS/Lambda Throttles of the live alias: invocations refused "
+            "for lack of concurrency. Raise reservedConcurrency (or the account's limit).",
+        },
+        "api-5xx": {
+            **any_at_all,
+            "namespace": "AWS/ApiGateway",
+            "metric_name": "5xx",
+            "dimensions": api,
+            "alarm_description": "Counts AWS/ApiGateway 5xx of the $default stage: every 5xx answer, "
+            "the 500s the handler returns for errors it handled included (Lambda's Errors misses "
+            "those), as well as the function's crashes and timeouts and API Gateway's own failures.",
         },
     }
 
@@ -128,7 +147,7 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
         "Resource",
         f"{watched.function_name}:{watched.alias_name}",
     ]
-    handler = f'{{{HANDLER_NAMESPACE},route,service}} service="{service}"'
+    handler = f'{{{namespace_for(service)},route,service}} service="{service}"'
 
     def search(metric: str) -> list:
         return [
@@ -150,7 +169,7 @@ def dashboard_body(watched: Watched, *, service: str) -> dict:
                 [
                     ["AWS/ApiGateway", "4xx", *api],
                     ["AWS/ApiGateway", "5xx", *api],
-                    ["AWS/Lambda", "Errors", *function, {"label": "function errors"}],
+                    ["AWS/Lambda", "Errors", *function, {"label": "function crashes (unhandled)"}],
                 ],
                 x=12,
                 y=0,

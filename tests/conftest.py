@@ -58,10 +58,21 @@ def real_artifact(real_csv: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_model(real_artifact: Path):
-    from chipotle_model import load_model
+def real_loaded(real_artifact: Path):
+    """The real artifact, loaded: its model and metadata (serving.artifact.Artifact)."""
+    from serving.artifact import load_artifact
 
-    return load_model(real_artifact)
+    return load_artifact(real_artifact)
+
+
+@pytest.fixture(scope="session")
+def real_model(real_loaded):
+    return real_loaded.model
+
+
+@pytest.fixture(scope="session")
+def real_metadata(real_loaded) -> dict:
+    return real_loaded.metadata
 
 
 # Measurements that tests want shown in the run's output (image sizes, INIT durations):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chipotle_model import haversine_km
+from chipotle_model.geo import haversine_km
 from tests.support import REPO_ROOT, require
 from tests.support.http import http_front
 from tests.support.logs import make_api
@@ -57,8 +57,8 @@ def api_error(base_url: str, query: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_url(real_model):
-    api, _ = make_api(real_model)
+def base_url(real_loaded):
+    api, _ = make_api(real_loaded)
     with http_front(api.handler) as url:
         yield url
 

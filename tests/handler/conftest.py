@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from chipotle_model.api import NearestStoreApi
+from serving.api import ServingApi
 from tests.support.logs import LogCapture, make_api
 
 
 @pytest.fixture(scope="session")
-def api_and_logs(real_model):
-    return make_api(real_model)
+def api_and_logs(real_loaded):
+    return make_api(real_loaded)
 
 
 @pytest.fixture
-def api(api_and_logs) -> NearestStoreApi:
+def api(api_and_logs) -> ServingApi:
     return api_and_logs[0]
 
 

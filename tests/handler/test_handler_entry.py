@@ -11,13 +11,19 @@ import uuid
 
 import pytest
 
-from chipotle_model import ModelLoadError
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
+from serving.artifact import ModelLoadError
 from tests.support import REPO_ROOT
 from tests.support.cases import check_answer
 from tests.support.events import load_event
 
 HANDLER_FILE = REPO_ROOT / "lambda_image" / "handler.py"
+
+
+@pytest.fixture(autouse=True)
+def model_package(monkeypatch):
+    """The serving image sets MODEL_PACKAGE; so do these tests."""
+    monkeypatch.setenv("MODEL_PACKAGE", "chipotle_model")
 
 
 def import_handler_module():
@@ -35,8 +41,6 @@ def import_handler_module():
 def test_handler_loads_the_model_at_import_and_answers(real_artifact, real_model, monkeypatch):
     monkeypatch.setenv("MODEL_PATH", str(real_artifact))
     module = import_handler_module()
-    loaded_from = module.MODEL_PATH
-    assert loaded_from == str(real_artifact)
     assert len(module.api.model) == len(real_model)
     model = module.api.model
     for name in ("get_nearest", "post_batch", "get_health", "get_missing_long"):
@@ -47,7 +51,7 @@ def test_handler_loads_the_model_at_import_and_answers(real_artifact, real_model
 
 def test_handler_init_fails_clearly_without_model_path(monkeypatch):
     monkeypatch.delenv("MODEL_PATH", raising=False)
-    with pytest.raises(ModelLoadError, match="MODEL_PATH is not set"):
+    with pytest.raises(ModelLoadError, match="MODEL_PATH not set: the serving image sets"):
         import_handler_module()
 
 
@@ -77,7 +81,7 @@ TRACING_PROBE = """
 import json, sys
 sys.path.insert(0, "lambda_image")
 import handler
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
 from tests.support.events import load_event
 answer = handler.handler(load_event("get_nearest"), LocalContext())
 print(json.dumps({"status": answer["statusCode"], "xray": "aws_xray_sdk" in sys.modules}))
@@ -87,7 +91,7 @@ print(json.dumps({"status": answer["statusCode"], "xray": "aws_xray_sdk" in sys.
 @pytest.mark.parametrize("tracing", [False, True])
 def test_tracing_only_when_asked_and_no_tracing_library_otherwise(real_artifact, tracing):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_LAMBDA_", "TRACING"))}
-    env.update(MODEL_PATH=str(real_artifact), PYTHONPATH=str(REPO_ROOT))
+    env.update(MODEL_PACKAGE="chipotle_model", MODEL_PATH=str(real_artifact), PYTHONPATH=str(REPO_ROOT))
     if tracing:  # as the image sets it; no X-Ray daemon here, so Powertools' own off switch
         env.update(TRACING="true", POWERTOOLS_TRACE_DISABLED="true")
     proc = subprocess.run(

@@ -18,7 +18,8 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chipotle_model.api import LocalContext, create_api, make_logger
+import chipotle_model
+from serving.api import LocalContext, create_api, make_logger
 from tests.support.events import load_event
 
 FUZZ_EXAMPLES = 10_000
@@ -135,12 +136,12 @@ def events(draw) -> dict:
 _TEMPLATE = load_event("post_batch")
 
 
-def test_fuzzed_events_always_get_a_2xx_or_4xx_json_answer(real_model):
+def test_fuzzed_events_always_get_a_2xx_or_4xx_json_answer(real_loaded):
     # A quiet logger: the fuzz makes 10,000+ log lines, which need not reach the console.
     service = f"nearest-store-fuzz-{uuid.uuid4().hex[:8]}"
     logger = make_logger(service=service, stream=io.StringIO())
     logging.getLogger(service).propagate = False  # nor pytest's log capture
-    api = create_api(real_model, logger=logger)
+    api = create_api(chipotle_model, real_loaded, logger=logger)
     statuses: dict[int, int] = {}
     examples = 0
 

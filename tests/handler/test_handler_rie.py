@@ -14,11 +14,11 @@ import re
 
 import pytest
 
-from chipotle_model.api import LocalContext
+from infra.local.images import INIT_REPORT
+from serving.api import LocalContext
 from tests import support
 from tests.support import require
 from tests.support.cases import all_events, check_answer
-from tests.support.docker import INIT_REPORT
 from tests.support.events import load_event
 from tests.support.rie import Emulator, fetch_rie, rss_kb
 

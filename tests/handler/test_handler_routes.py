@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 
-from chipotle_model import MAX_K
-from chipotle_model.api import LocalContext, NearestStoreApi
+from chipotle_model.model import MAX_K
 from chipotle_model.params import MAX_POINTS
+from serving.api import LocalContext, ServingApi
 from tests.support.cases import (
     ALL_EXPECTED,
     EXPECTED,
@@ -34,7 +34,7 @@ def case_event(name: str) -> dict:
     return copy.deepcopy(_generated()[name] if name in _generated() else load_event(name))
 
 
-def invoke(api: NearestStoreApi, event: dict) -> dict:
+def invoke(api: ServingApi, event: dict) -> dict:
     return api.handler(event, LocalContext())
 
 
@@ -274,12 +274,12 @@ def test_size_limits_are_413(api):
 # --- GET /health, 404, 405, OPTIONS -----------------------------------------------------------------
 
 
-def test_health_reports_the_model_metadata(api, real_model):
+def test_health_reports_the_model_metadata(api, real_model, real_loaded):
     body = json.loads(invoke(api, load_event("get_health"))["body"])
     assert body["status"] == "ok"
-    assert body["store_count"] == len(real_model) == real_model.metadata["store_count"]
+    assert body["store_count"] == len(real_model) == real_loaded.metadata["store_count"]
     for key in ("data_sha256", "created_at", "versions"):
-        assert body[key] == real_model.metadata[key]
+        assert body[key] == real_loaded.metadata[key]
     assert set(body["versions"]) >= {"python", "numpy", "scipy", "scikit-learn", "joblib"}
 
 
@@ -314,7 +314,7 @@ def test_a_named_stage_prefix_is_routed(api, real_model):
 
 
 def test_the_function_sends_no_cors_headers(api):
-    """API Gateway ignores them and sets its own (chipotle_model.cors): sending some would
+    """API Gateway ignores them and sets its own (serving.cors): sending some would
     only make local tests see headers a browser never gets from AWS."""
     origin = "https://maps.example.com"
     for event in (load_event("get_nearest_cors"), get_event({"lat": "x"}, origin=origin),
@@ -344,11 +344,11 @@ def test_every_answer_names_the_model_that_gave_it(api, name):
     assert answer["headers"]["X-Model-Version"] == health["model_version"] == api.model_version
 
 
-def test_the_model_version_is_the_images_or_else_named_after_the_data(real_model):
-    built, _ = make_api(real_model, model_version="m-0123456789ab")
+def test_the_model_version_is_the_images_or_else_named_after_the_data(real_loaded):
+    built, _ = make_api(real_loaded, model_version="m-0123456789ab")
     assert invoke(built, load_event("get_nearest"))["headers"]["X-Model-Version"] == "m-0123456789ab"
-    local, _ = make_api(real_model)
-    assert local.model_version == f"local-{real_model.metadata['data_sha256'][:12]}"
+    local, _ = make_api(real_loaded)
+    assert local.model_version == f"local-{real_loaded.metadata['data_sha256'][:12]}"
 
 
 def test_even_an_internal_error_names_the_model(api, monkeypatch):
@@ -383,9 +383,9 @@ def test_a_failure_outside_the_routes_is_still_a_json_500(api, logs):
 
 
 @pytest.mark.filterwarnings("ignore:POWERTOOLS_DEV")
-def test_powertools_dev_mode_does_not_leak_tracebacks(real_model, monkeypatch):
+def test_powertools_dev_mode_does_not_leak_tracebacks(real_loaded, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_DEV", "true")
-    api, _ = make_api(real_model)
+    api, _ = make_api(real_loaded)
     monkeypatch.setattr(api.model, "query", lambda *a, **k: 1 / 0)
     response = invoke(api, get_event({"lat": "39", "long": "-77"}))
     assert response["statusCode"] == 500
@@ -416,14 +416,15 @@ def test_one_structured_log_line_per_request_without_bodies(api, logs):
 
 
 def test_service_name_and_log_level_come_from_the_environment(monkeypatch):
-    from chipotle_model.api import SERVICE_NAME, make_logger
+    from chipotle_model import SERVICE_NAME
+    from serving.api import make_logger
 
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     monkeypatch.delenv("POWERTOOLS_LOG_LEVEL", raising=False)
-    assert make_logger().service == SERVICE_NAME
+    assert make_logger(SERVICE_NAME).service == SERVICE_NAME
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "svc-under-test")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    logger = make_logger()
+    logger = make_logger(SERVICE_NAME)
     assert logger.service == "svc-under-test"
     assert logger.log_level == 30
 

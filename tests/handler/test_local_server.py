@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chipotle_model.api import LocalContext, cors_policy
-from chipotle_model.server import build_event
+import chipotle_model
+from infra.local.server import request, serve_process
+from serving.api import LocalContext, cors_policy
+from serving.server import build_event
 from tests.support import REPO_ROOT
 from tests.support.cases import EXPECTED, assert_nearest, check_answer
 from tests.support.events import load_event
 from tests.support.http import http_front
-from tests.support.local_server import request, serve_process
 
 # Fixture events an HTTP client cannot produce (a body that is not valid base64), or that
 # never reach the function (a preflight: the CORS layer answers it, as API Gateway does).
@@ -33,7 +34,7 @@ def server(api_and_logs):
 
 @pytest.fixture(scope="module")
 def listed_origins_server(api_and_logs):
-    cors = cors_policy(("https://a.example", "https://b.example"))
+    cors = cors_policy(chipotle_model.ROUTES, ("https://a.example", "https://b.example"))
     with http_front(api_and_logs[0].handler, cors=cors) as url:
         yield urlsplit(url).port
 
@@ -74,7 +75,7 @@ def test_every_fixture_replayed_over_http_gets_the_same_answer(server, api, real
 def test_a_preflight_is_answered_by_the_cors_layer_as_api_gateway_does(server):
     event = load_event("options_preflight")
     status, headers, payload = request(server, "OPTIONS", "/", event["headers"])
-    policy = cors_policy()
+    policy = cors_policy(chipotle_model.ROUTES)
     assert (status, payload) == (204, b"")
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert headers["Access-Control-Allow-Methods"] == ",".join(policy.allow_methods) == "GET,POST"

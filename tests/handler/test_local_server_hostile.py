@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chipotle_model.http_transport import GATEWAY_MAX_BODY_BYTES
+from infra.local.server import request, serve_process
+from serving.http_transport import GATEWAY_MAX_BODY_BYTES
 from tests.support.http import http_front
-from tests.support.local_server import closed_by_server, raw_exchange, request, serve_process
+from tests.support.local_server import closed_by_server, raw_exchange
 
 BIG_BODY = 50 * 1024 * 1024  # five times API Gateway's limit
 LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets the connection

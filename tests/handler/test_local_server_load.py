@@ -17,9 +17,10 @@ import sys
 
 import pytest
 
+from infra.local.server import serve_process
 from tests.support import REPO_ROOT
 from tests.support.cases import assert_batch
-from tests.support.local_server import closed_by_server, serve_process
+from tests.support.local_server import closed_by_server
 
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 500
@@ -37,12 +38,12 @@ def server(real_artifact):
 
 
 def run_clients(port: int) -> tuple[list, list]:
-    """The clients, in a process of their own (tests/support/load_clients.py)."""
+    """The clients, in a process of their own (infra/local/load_clients.py)."""
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
-            "tests.support.load_clients",
+            "infra.local.load_clients",
             str(port),
             str(CLIENTS),
             str(REQUESTS_PER_CLIENT),

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from chipotle_model import page
-from chipotle_model.api import LocalContext
+from serving.api import LocalContext
 from tests.support.events import get_event, load_event, point_event
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -115,13 +115,14 @@ def test_a_browser_asking_with_coordinates_or_posting_gets_json(api, name):
     assert expected["headers"]["Content-Type"] == "application/json"
 
 
-def test_the_page_is_built_once_and_not_at_init(real_model, monkeypatch):
+def test_the_page_is_built_once_and_not_at_init(real_artifact, monkeypatch):
+    from serving.artifact import load_artifact
     from tests.support.logs import make_api
 
     renders = []
     render = page.render
     monkeypatch.setattr(page, "render", lambda *a, **k: renders.append(1) or render(*a, **k))
-    api, _ = make_api(real_model)
+    api, _ = make_api(load_artifact(real_artifact))  # a model of its own: its page not built yet
     answer(api, point_event(39.15, -77.07))
     assert renders == []
     first = answer(api, with_accept(get_event(None), BROWSER_ACCEPT))

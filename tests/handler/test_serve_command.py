@@ -7,11 +7,12 @@ import shutil
 
 import pytest
 
-from chipotle_model import fetch, load_model
+from chipotle_model import fetch
 from chipotle_model.__main__ import main
+from infra.local.server import serve_process
+from serving.artifact import load_artifact
 from tests.support import fake_kagglehub
 from tests.support.cases import assert_nearest
-from tests.support.local_server import serve_process
 
 SMALL_CSV = "state,location,address,latitude,longitude\nS,C,1 a st,39.0,-77.0\nS,C,2 b st,40.0,-75.0\n"
 
@@ -25,7 +26,7 @@ def test_serve_without_a_model_trains_caches_and_serves_one(real_csv, tmp_path):
         assert "training the model cached at build/model.joblib: none yet" in startup
         for phase in ("read:", "fit:", "check:", "write:"):
             assert f"\n{phase} " in startup
-        model = load_model(cached)
+        model = load_artifact(cached).model
         assert server.store_count == len(model)
         status, _, body = server.request("GET", "/?lat=39.153198&long=-77.066176&k=3")
         assert status == 200

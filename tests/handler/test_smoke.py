@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from chipotle_model import smoke
+import chipotle_model
+from serving import contract
 from tests.support import REPO_ROOT
 from tests.support.http import http_front
 
@@ -25,8 +26,10 @@ def local_url(api_and_logs):
 
 def test_the_local_server_keeps_the_contract(local_url):
     out = io.StringIO()
-    assert smoke.run(local_url, out=out) == 0, out.getvalue()
-    assert out.getvalue().count("ok   ") == len(smoke.CHECKS)
+    assert contract.run(local_url, chipotle_model.contract_checks, out=out) == 0, out.getvalue()
+    assert out.getvalue().count("ok   ") == len(chipotle_model.contract_checks) + len(
+        contract.PLATFORM_CHECKS
+    )
 
 
 def test_the_command_line_runs_it_and_exits_0(local_url):
@@ -67,11 +70,11 @@ def no_model_version(answer: dict) -> dict:
 def test_a_server_that_answers_wrongly_fails_naming_the_first_difference(api, corrupt, first_difference):
     out = io.StringIO()
     with http_front(lambda event, context: corrupt(api.handler(event, context))) as url:
-        assert smoke.run(url, out=out) == 1
+        assert contract.run(url, chipotle_model.contract_checks, out=out) == 1
     assert first_difference in out.getvalue().splitlines()[-1], out.getvalue()
 
 
 def test_no_answer_at_all_fails_clearly():
     out = io.StringIO()
-    assert smoke.run("http://127.0.0.1:9/", out=out) == 1
+    assert contract.run("http://127.0.0.1:9/", chipotle_model.contract_checks, out=out) == 1
     assert "no answer from http://127.0.0.1:9/" in out.getvalue()

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import require
-from tests.support.docker import (
+from infra.local.images import (
     LambdaContainer,
     ModelImages,
     Progress,
@@ -22,6 +21,7 @@ from tests.support.docker import (
     lambda_base_image,
     remove_containers,
 )
+from tests.support import require
 
 
 @pytest.fixture(scope="session")

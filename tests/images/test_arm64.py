@@ -16,9 +16,7 @@ import time
 
 import pytest
 
-from tests.support import IN_CI, REAL_STORE_COUNT, require
-from tests.support.cases import check_answer
-from tests.support.docker import (
+from infra.local.images import (
     IMAGE_PREFIX,
     INIT_REPORT,
     LambdaContainer,
@@ -30,6 +28,8 @@ from tests.support.docker import (
     lambda_base_image,
     run_python,
 )
+from tests.support import IN_CI, REAL_STORE_COUNT, require
+from tests.support.cases import check_answer
 from tests.support.events import load_event
 
 pytestmark = [pytest.mark.docker, pytest.mark.arm64]
@@ -40,7 +40,7 @@ QUERIES = ("get_nearest", "get_nearest_k5", "get_nearest_k20_far", "post_batch",
 # for this, the serving image for its INIT), and the rest is read with `uname` and `od`.
 # The RIE's ELF machine (e_machine, bytes 18-19 of the binary): 183 is AArch64.
 RIE_MACHINE = "od -An -tu2 -j18 -N2 /usr/local/bin/aws-lambda-rie"
-# The versions of runtime_versions() (tests/support/docker.VERSIONS), read from the
+# The versions of runtime_versions() (infra/local/images.VERSIONS), read from the
 # installed packages' metadata: importing scikit-learn takes ~40 s emulated, this ~2 s.
 INSTALLED_VERSIONS = (
     "import json, platform, importlib.metadata as m; print(json.dumps({'python': platform.python_version(),"
@@ -121,12 +121,12 @@ def test_both_arm64_images_run_the_very_same_versions(arm64_images, served_healt
 
 
 def test_served_through_the_arm64_rie_every_answer_is_checked(
-    arm64_container, arm64_images, served_health, real_model, measurements
+    arm64_container, arm64_images, served_health, real_model, real_metadata, measurements
 ):
     """A few API cases through the arm64 RIE, each checked against brute force (haversine
     to each of the real CSV's stores), each naming the model the arm64 build recorded."""
     assert served_health["store_count"] == REAL_STORE_COUNT
-    assert served_health["data_sha256"] == real_model.metadata["data_sha256"]
+    assert served_health["data_sha256"] == real_metadata["data_sha256"]
     started = time.monotonic()
     for name in QUERIES:
         event = load_event(name)

@@ -8,12 +8,10 @@ import re
 
 import pytest
 
-from chipotle_model import smoke
+import chipotle_model
 from infra import build_spec
 from infra.config import DEFAULTS
-from tests.support import REPO_ROOT
-from tests.support.cases import all_events, check_answer
-from tests.support.docker import (
+from infra.local.images import (
     IMAGE_PREFIX,
     INIT_REPORT,
     VERSIONS,
@@ -24,6 +22,9 @@ from tests.support.docker import (
     docker,
     run_python,
 )
+from serving import contract
+from tests.support import REPO_ROOT
+from tests.support.cases import all_events, check_answer
 from tests.support.events import load_event
 from tests.support.http import http_front
 
@@ -85,17 +86,17 @@ def test_the_serving_image_keeps_the_apis_contract_behind_an_http_front(lambda_c
     Gateway sends (the local server's front), each invoked through the container's RIE."""
     out = io.StringIO()
     with http_front(lambda event, context: lambda_container.invoke(event)) as url:
-        assert smoke.run(url, out=out) == 0, out.getvalue()
+        assert contract.run(url, chipotle_model.contract_checks, out=out) == 0, out.getvalue()
 
 
-def test_served_health_reports_the_models_data_and_versions(lambda_container, real_model, model_images):
+def test_served_health_reports_the_models_data_and_versions(lambda_container, real_metadata, model_images):
     response = lambda_container.invoke(load_event("get_health"))
     assert response["statusCode"] == 200, response
     health = json.loads(response["body"])
     assert health["model_version"] == model_images.build.model_version
     serving_image = model_images.serving
     for key in ("store_count", "data_sha256", "duplicates_dropped"):
-        assert health[key] == real_model.metadata[key]
+        assert health[key] == real_metadata[key]
     in_image = json.loads(run_python(serving_image, VERSIONS).stdout)
     assert health["versions"] == in_image
 
@@ -146,7 +147,7 @@ def test_the_model_version_names_the_training_inputs(repo_data_csv, data_files):
 
 # Last in this module: it removes the training image the tests above use.
 def test_the_serving_build_survives_a_pruned_training_image_a_changed_handler_and_another_clone(
-    model_images, base_image, real_model, tmp_path, progress
+    model_images, base_image, real_model, real_metadata, tmp_path, progress
 ):
     """The hand-off is one multi-stage build: with every local image of the training build
     gone, a serving build from another clone path with only the handler changed succeeds,
@@ -166,5 +167,5 @@ def test_the_serving_build_survives_a_pruned_training_image_a_changed_handler_an
             event = load_event(name)
             check_answer(real_model, name, event, container.invoke(event))
         health = json.loads(container.invoke(load_event("get_health"))["body"])
-    assert health["data_sha256"] == real_model.metadata["data_sha256"]
+    assert health["data_sha256"] == real_metadata["data_sha256"]
     docker("image", "rm", "-f", rebuilt, check=False)

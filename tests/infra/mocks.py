@@ -1,5 +1,5 @@
 """Pulumi mocks that answer as the AWS and Docker providers do, and a monitor that records
-each registration (its parent, dependencies and secret inputs) for assertions.
+each registration (its parent, dependencies, custom timeouts and secret inputs) for assertions.
 
 Used in process by the component tests (`pulumi.runtime.set_mocks` + `@pulumi.runtime.test`)
 and in a fresh interpreter per run by tests/infra/mock_program.py for the whole program.
@@ -67,7 +67,8 @@ def autoname(name: str) -> str:
 class StackMocks(pulumi.runtime.Mocks):
     """`versions`: the Lambda versions that exist already (number -> serving image digest),
     as a previous deploy would have left them; `images`: digest -> tag in the serving
-    repository (what ECR still holds)."""
+    repository (what ECR still holds); `deployed_tags`: the function's tags as a previous
+    deploy left them (what a preview reads), None: as this run declares them."""
 
     def __init__(
         self,
@@ -76,11 +77,13 @@ class StackMocks(pulumi.runtime.Mocks):
         versions: dict[str, str] | None = None,
         images: dict[str, str] | None = None,
         published_version: str = "7",
+        deployed_tags: dict[str, str] | None = None,
     ):
         self.region = region
         self.versions = versions or {}
         self.images = images or {}
         self.published_version = published_version
+        self.deployed_tags = deployed_tags
         self.invokes: list[dict] = []
         self.inputs: dict[tuple[str, str], dict] = {}  # (type, name) -> the inputs the program gave
 
@@ -138,6 +141,8 @@ class StackMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.invokes.append({"token": args.token, "args": dict(args.args), "provider": args.provider})
+        if args.token == "aws:lambda/getFunction:getFunction" and "qualifier" not in args.args:
+            return self._function(args.args["functionName"])
         if args.token == "aws:lambda/getFunction:getFunction":
             version = args.args["qualifier"]
             if version not in self.versions:  # as the provider fails: the version does not exist
@@ -162,6 +167,15 @@ class StackMocks(pulumi.runtime.Mocks):
                 "userName": "AWS",
             }
         return {}
+
+    def _function(self, name: str) -> dict:
+        """The function as Lambda describes it: tagged as `deployed_tags` says (a previous
+        deploy, seen at preview), else as this run declared it (seen after its update)."""
+        declared = next(
+            (inputs for (typ, _), inputs in self.inputs.items() if typ == "aws:lambda/function:Function"), {}
+        )
+        tags = self.deployed_tags if self.deployed_tags is not None else declared.get("tags", {})
+        return {"functionName": name, "tags": tags, "version": "$LATEST"}
 
 
 def _invoke_arn(region: str, arn: str) -> str:
@@ -195,6 +209,11 @@ class RecordingMonitor(mocks.MockMonitor):
                     },
                     "delete_before_replace": request.deleteBeforeReplace,
                     "retain_on_delete": request.retainOnDelete,
+                    "custom_timeouts": {
+                        phase: getattr(request.customTimeouts, phase)
+                        for phase in ("create", "update", "delete")
+                        if request.HasField("customTimeouts") and getattr(request.customTimeouts, phase)
+                    },
                     "provider": request.provider,
                     "inputs": inputs,
                     "secret_inputs": secrets,
@@ -210,3 +229,84 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def records(self) -> list[dict]:
         return [{**r, "registered_outputs": self._registered_outputs.get(r["urn"])} for r in self._records]
+
+
+# What ECR answers for a pushed image (BatchGetImage), by kind: a single Docker manifest (what
+# Lambda runs), or the OCI index with an attestation that the containerd store pushes.
+MANIFESTS = {
+    "docker": (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": "sha256:" + "c" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": "sha256:" + "d" * 64,
+                }
+            ],
+        },
+    ),
+    "oci-index-attestation": (
+        "application/vnd.oci.image.index.v1+json",
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "e" * 64,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                },
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "f" * 64,
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.digest": "sha256:" + "e" * 64,
+                        "vnd.docker.reference.type": "attestation-manifest",
+                    },
+                },
+            ],
+        },
+    ),
+}
+
+
+def stubbed_ecr(kind: str = "docker", calls: list | None = None):
+    """An `infra.manifest.ecr_client` whose clients answer BatchGetImage as ECR does, with
+    the manifest of `kind`, through botocore's Stubber (no network, no credentials)."""
+    import botocore.session
+    from botocore.stub import ANY, Stubber
+
+    media_type, manifest = MANIFESTS[kind]
+
+    def client(region: str, profile: str | None = None):
+        ecr = botocore.session.Session().create_client(
+            "ecr", region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+        stubber = Stubber(ecr)
+        answer = {
+            "images": [
+                {
+                    "registryId": ACCOUNT,
+                    "repositoryName": "repo",
+                    "imageId": {"imageDigest": "sha256:" + "0" * 64},
+                    "imageManifest": json.dumps(manifest),
+                    "imageManifestMediaType": media_type,
+                }
+            ],
+            "failures": [],
+        }
+        expected = {"registryId": ANY, "repositoryName": ANY, "imageIds": ANY, "acceptedMediaTypes": ANY}
+        stubber.add_response("batch_get_image", answer, expected)
+        stubber.activate()
+        if calls is not None:
+            calls.append(region)
+        return ecr
+
+    return client

@@ -72,6 +72,7 @@ class ProgramRun:
     exports: dict
     error: dict | None
     config: dict[str, str]
+    ecr_manifest_reads: list[str]  # the regions the manifest check asked ECR in
 
     def all(self, type_: str) -> list[dict]:
         return [r for r in self.resources if r["type"] == type_]
@@ -103,13 +104,16 @@ def run_program(
     block_kagglehub: bool = True,
     versions: dict[str, str] | None = None,
     images: dict[str, str] | None = None,
+    deployed_tags: dict[str, str] | None = None,
+    manifest: str = "docker",
     project_dir: Path = REPO_ROOT,
 ) -> ProgramRun:
     """Run `__main__.py` under mocks in a fresh interpreter and return what it did.
 
     kagglehub is blocked by default: a test run never reaches the network. `versions` and
-    `images` are the Lambda versions and ECR images a previous deploy left (see
-    tests/infra/mocks.py); `project_dir` is the clone to run from.
+    `images` are the Lambda versions and ECR images a previous deploy left, `deployed_tags`
+    the function's tags it left, `manifest` the kind of manifest ECR holds for the pushed
+    serving image (see tests/infra/mocks.py); `project_dir` is the clone to run from.
     """
     project = load_yaml("Pulumi.yaml")["name"]
     config = stack_config(overrides)
@@ -120,6 +124,8 @@ def run_program(
         "block_kagglehub": block_kagglehub,
         "versions": versions or {},
         "images": images or {},
+        "deployed_tags": deployed_tags,
+        "manifest": manifest,
     }
     with tempfile.TemporaryDirectory(prefix="infra-mock-") as work:
         spec, result = Path(work) / "spec.json", Path(work) / "result.json"
@@ -135,4 +141,6 @@ def run_program(
             f"the mock harness itself failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
         data = json.loads(result.read_text())
-    return ProgramRun(data["resources"], data["invokes"], data["exports"], data["error"], config)
+    return ProgramRun(
+        data["resources"], data["invokes"], data["exports"], data["error"], config, data["ecr_manifest_reads"]
+    )

@@ -8,10 +8,12 @@ import json
 import pulumi
 import pytest
 
-from chipotle_model.api import SERVICE_NAME, cors_policy
+import chipotle_model
+from chipotle_model import SERVICE_NAME
 from infra.components import HttpApi, ImageRepository, ImageRetention, Monitoring, ServingFunction
 from infra.config import parse_settings
 from infra.policies import lifecycle_policy
+from serving.api import cors_policy
 from tests.infra.mocks import RecordingMonitor, StackMocks
 
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:" + "a" * 64
@@ -43,7 +45,7 @@ def deploy_function(**config: str) -> None:
 
     @pulumi.runtime.test
     def build():
-        return ServingFunction("fn", image_uri=IMAGE_URI, settings=settings).alias.arn
+        return ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings).alias.arn
 
     build()
 
@@ -118,8 +120,8 @@ def test_stage_throttling_always_sends_both_limits(monitor, rate, burst, expecte
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        return HttpApi("http", alias=function.alias, settings=settings).url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        return HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings).url
 
     build()
     stage = one(monitor, "aws:apigatewayv2/stage:Stage")["inputs"]
@@ -134,11 +136,11 @@ def test_http_api_is_the_cors_layer_and_invokes_the_alias(monitor):
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        return HttpApi("http", alias=function.alias, settings=settings).url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        return HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings).url
 
     build()
-    policy = cors_policy(("https://a.example", "https://b.example"))
+    policy = cors_policy(chipotle_model.ROUTES, ("https://a.example", "https://b.example"))
     cors = one(monitor, "aws:apigatewayv2/api:Api")["inputs"]["corsConfiguration"]
     assert cors["allowOrigins"] == ["https://a.example", "https://b.example"]
     assert cors["allowMethods"] == list(policy.allow_methods) == ["GET", "POST"]
@@ -165,7 +167,7 @@ def retain(settings_config: dict[str, str], current_tag: str = "m-new-1") -> Non
     @pulumi.runtime.test
     def build():
         repository = ImageRepository("repo")
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
         retention = ImageRetention(
             "retention", repository=repository, function=function, current_tag=current_tag, settings=settings
         )
@@ -199,6 +201,8 @@ def test_the_serving_repository_is_emptied_by_destroy_and_the_archive_retained(m
     assert repos["serving"]["inputs"]["forceDelete"] is True and repos["serving"]["retain_on_delete"] is False
     assert repos["archive"]["inputs"]["forceDelete"] is False and repos["archive"]["retain_on_delete"] is True
     assert all(r["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True} for r in repos.values())
+    # one tag, one digest: a tag names its whole build (tests/infra/test_build_tags.py)
+    assert {r["inputs"]["imageTagMutability"] for r in repos.values()} == {"IMMUTABLE"}
 
 
 # --- cold start: SnapStart on published versions, or provisioned concurrency on live ------------
@@ -236,9 +240,11 @@ def operate(**config: str) -> None:
 
     @pulumi.runtime.test
     def build():
-        function = ServingFunction("fn", image_uri=IMAGE_URI, settings=settings)
-        api = HttpApi("http", alias=function.alias, settings=settings)
-        return Monitoring("ops", function=function, api=api, settings=settings).dashboard_url
+        function = ServingFunction("fn", image_uri=IMAGE_URI, package=chipotle_model, settings=settings)
+        api = HttpApi("http", alias=function.alias, package=chipotle_model, settings=settings)
+        return Monitoring(
+            "ops", function=function, api=api, package=chipotle_model, settings=settings
+        ).dashboard_url
 
     build()
 
@@ -251,12 +257,12 @@ def test_the_alarms_watch_this_function_and_api(monitor):
         r["name"].removeprefix("ops-"): r["inputs"]
         for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
-    assert set(alarms) == {"function-errors", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
-    for name in ("function-errors", "throttles"):
+    assert set(alarms) == {"function-crashes", "throttles", "api-5xx", "latency-p99", "client-error-rate"}
+    for name in ("function-crashes", "throttles"):
         assert alarms[name]["namespace"] == "AWS/Lambda"
         assert alarms[name]["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
         assert (alarms[name]["statistic"], alarms[name]["threshold"]) == ("Sum", 0)
-    assert alarms["function-errors"]["metricName"] == "Errors"
+    assert alarms["function-crashes"]["metricName"] == "Errors"
     assert alarms["throttles"]["metricName"] == "Throttles"
     assert alarms["api-5xx"]["metricName"] == "5xx"
     assert alarms["api-5xx"]["dimensions"] == {"ApiId": api_id, "Stage": "$default"}
@@ -270,6 +276,34 @@ def test_the_alarms_watch_this_function_and_api(monitor):
     assert {q["metric"]["metricName"] for q in rate["metricQueries"] if "metric" in q} == {"4xx", "Count"}
     assert all(not alarm.get("alarmActions") for alarm in alarms.values()), "no email: no notification"
     assert not all_of(monitor, "aws:sns/topic:Topic")
+
+
+def test_an_alarm_counts_the_500s_the_handler_answers_and_each_says_what_it_counts(monitor):
+    """Lambda's Errors counts unhandled errors only; a 500 the handler returns is an answer,
+    which the API's 5xx on the stage counts. Each description names the metric it counts."""
+    operate()
+    alarms = {
+        r["name"].removeprefix("ops-"): r["inputs"]
+        for r in all_of(monitor, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    handled = [
+        name
+        for name, alarm in alarms.items()
+        if (alarm.get("namespace"), alarm.get("metricName")) == ("AWS/ApiGateway", "5xx")
+        and alarm["dimensions"]["Stage"] == "$default"
+        and (alarm["statistic"], alarm["threshold"]) == ("Sum", 0)
+    ]
+    assert handled == ["api-5xx"]
+    assert "the 500s the handler returns" in alarms["api-5xx"]["alarmDescription"]
+    crashes = alarms["function-crashes"]["alarmDescription"]
+    assert "AWS/Lambda Errors" in crashes and "5xx or a crash" not in crashes
+    assert "A 500 the handler answers is not one" in crashes
+    for name, alarm in alarms.items():
+        if "metricName" in alarm:
+            assert f"{alarm['namespace']} {alarm['metricName']}" in alarm["alarmDescription"], name
+        else:
+            metrics = [q["metric"]["metricName"] for q in alarm["metricQueries"] if "metric" in q]
+            assert all(metric in alarm["alarmDescription"] for metric in metrics), name
 
 
 def test_an_alarm_email_gets_a_topic_and_a_subscription(monitor):
@@ -322,4 +356,19 @@ def test_tracing_on_demand(monitor, tracing):
         (attachment,) = attachments
         assert attachment["inputs"]["policyArn"].endswith(":policy/AWSXRayDaemonWriteAccess")
     else:
-        assert "tracingConfig" not in function and attachments == []
+        # stated, not left out: an absent block is no change to the provider (Optional +
+        # Computed), so tracing on -> off would keep the function Active
+        assert function["tracingConfig"] == {"mode": "PassThrough"}
+        assert attachments == []
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "snapstart", "provisioned"])
+def test_publishes_may_take_as_long_as_a_snapstart_init(monitor, mode):
+    """The provider waits for a published version inside the function's create/update
+    timeout (10 minutes by default); a SnapStart INIT alone may take up to 15."""
+    deploy_function(coldStart=mode)
+    waits = [one(monitor, "aws:lambda/function:Function")]
+    waits += all_of(monitor, "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert len(waits) == (2 if mode == "provisioned" else 1)
+    for resource in waits:
+        assert resource["custom_timeouts"] == {"create": "30m", "update": "30m"}, resource["type"]

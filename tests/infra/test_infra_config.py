@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from infra.config import (
     Operations,
     Release,
     Settings,
+    configured_keys,
     parse_settings,
     read_settings,
 )
@@ -70,6 +72,7 @@ def test_every_value_parsed():
         tracing="true",
     )
     assert settings == Settings(
+        model_package="chipotle_model",
         data_path="data/other/stores.csv",
         architecture="arm64",
         memory_size=512,
@@ -171,6 +174,7 @@ ERROR_CASES = [
     ("alarmLatencyP99Ms", "50", ["from 100 to 30000"]),
     ("alarm4xxRatePercent", "0", ["from 1 to 100"]),
     ("tracing", "on", ["true or false"]),
+    ("modelPackage", "my-model", ["dotted Python package name", "'my-model'"]),
     ("dataPath", "", ["under data/"]),
     ("dataPath", "../stores.csv", ["inside the project's data/ directory", "'../stores.csv'"]),
     ("dataPath", "/etc/passwd", ["inside the project's data/ directory", "'/etc/passwd'"]),
@@ -201,7 +205,7 @@ def test_every_key_has_validation_error_cases():
         ("memorysize", "chipotle:memorysize is not a setting; did you mean chipotle:memorySize?"),
         ("timout", "chipotle:timout is not a setting; did you mean chipotle:timeout?"),
         ("canary", "chipotle:canary is not a setting; did you mean chipotle:canaryWeight?"),
-        ("zzz", "chipotle:zzz is not a setting; the settings are dataPath, architecture"),
+        ("zzz", "chipotle:zzz is not a setting; the settings are modelPackage, dataPath, architecture"),
     ],
 )
 def test_unknown_keys_are_refused_naming_the_closest_setting(key, message):
@@ -274,8 +278,26 @@ def test_data_path_is_normalised_inside_data_dir(tmp_path: Path):
     assert parse_settings({"dataPath": absolute}, tmp_path).data_path == "data/x.csv"
 
 
-def test_read_settings_reads_the_whole_namespace_as_pulumi_passes_it():
-    config = {"chipotle:memorySize": "256", "aws:region": "eu-west-1", "other:key": "x"}
-    assert read_settings(config, PROJECT).memory_size == 256
-    with pytest.raises(ConfigError, match="did you mean chipotle:memorySize"):
-        read_settings({"chipotle:memorysize": "256"}, PROJECT)
+def test_read_settings_reads_pulumi_config_as_the_cli_passes_it(monkeypatch):
+    """Through the public API: `pulumi.Config` for the values, PULUMI_CONFIG (a JSON object
+    of "project:key" -> string, as the CLI hands it to a Python program) for the key names."""
+    import pulumi
+
+    passed = {"chipotle:memorySize": "256", "chipotle:tracing": "true", "aws:region": "eu-west-1"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(passed))
+    settings = read_settings(pulumi.Config("chipotle").get, configured_keys(), PROJECT)
+    assert (settings.memory_size, settings.operations.tracing) == (256, True)
+    assert configured_keys() == ["memorySize", "tracing"]
+
+
+def test_read_settings_refuses_a_key_the_stack_sets_and_the_program_does_not_read(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"chipotle:memorysize": "256", "other:key": "x"}))
+    with pytest.raises(
+        ConfigError, match="chipotle:memorysize is not a setting; did you mean chipotle:memorySize"
+    ):
+        read_settings(lambda key: None, configured_keys(), PROJECT)
+
+
+def test_without_pulumi_config_only_the_known_keys_are_read():
+    assert configured_keys({}) == []
+    assert read_settings({"timeout": "30"}.get, (), PROJECT).timeout == 30

@@ -5,6 +5,7 @@ Component details are tested in process: tests/infra/test_components.py."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 
 import pytest
 
-from chipotle_model import load_stores
+from chipotle_model.data import load_stores
 from infra import build_spec
 from infra.config import DEFAULTS
 from tests.infra.program import REPO_ROOT, ProgramRun, run_program
@@ -225,7 +226,8 @@ def test_same_inputs_from_another_clone_path_give_the_same_build(dev_run: Progra
     clone = tmp_path / "another" / "clone"
     listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
     files = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    for name in [*files.stdout.split(), str(DEFAULTS["dataPath"])]:
+    data = [str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "data").rglob("*") if p.is_file()]
+    for name in [*files.stdout.split(), *data]:  # all of data/ (gitignored): the tags cover it
         (clone / name).parent.mkdir(parents=True, exist_ok=True)
         if (REPO_ROOT / name).is_file():
             shutil.copy2(REPO_ROOT / name, clone / name)
@@ -315,7 +317,8 @@ def test_archived_training_image_is_pushed_to_a_retained_repository(archived_run
     training = archived_run.training_image["inputs"]
     spec = dev_build()
     assert training["build"] == build_of(spec.training)
-    assert training["imageName"] == f"{archive['outputs']['repositoryUrl']}:{spec.model_version}"
+    assert training["imageName"] == f"{archive['outputs']['repositoryUrl']}:{spec.training_tag}"
+    assert spec.training_tag.startswith(spec.model_version + "-"), "found by its model version"
     assert "registry" in archived_run.training_image["secret_inputs"]
     assert archived_run.training_image["urn"] in archived_run.serving_image["dependencies"]
     assert DIGEST_REF.match(archived_run.exports["training_image"])
@@ -381,3 +384,68 @@ def test_missing_data_offline_names_the_data_set_and_the_config_key(data_files):
     assert "jeffreybraun/chipotle-locations" in run.error["message"]
     assert "chipotle:dataPath" in run.error["message"]
     assert run.resources == []
+
+
+def test_tracing_on_then_off_states_pass_through_and_drops_the_permission(repo_data_csv):
+    on, off = run_program({"tracing": True}).ok(), run_program({"tracing": False}).ok()
+    assert on.one(FUNCTION)["inputs"]["tracingConfig"] == {"mode": "Active"}
+    assert off.one(FUNCTION)["inputs"]["tracingConfig"] == {"mode": "PassThrough"}
+    attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    (xray,) = on.all(attachment)
+    assert xray["urn"] in on.one(FUNCTION)["dependencies"], "the permission before the function traces"
+    assert off.all(attachment) == [], "removed in the same up (deleted after the function is updated)"
+
+
+# --- switching coldStart between deploys: every pair of modes -------------------------
+
+MODES = ("on-demand", "snapstart", "provisioned")
+PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+
+
+@pytest.mark.parametrize(("deployed", "wanted"), list(itertools.product(MODES, MODES)))
+def test_every_start_mode_switch_works_in_one_up_or_is_refused_at_preview(repo_data_csv, deployed, wanted):
+    """The preview reads the deployed mode from the function's tag. provisioned -> snapstart
+    is refused with the two-step path (Pulumi would remove the provisioned concurrency only
+    after SnapStart is set); every other switch is ordered to work in one up."""
+    run = run_program({"coldStart": wanted}, deployed_tags={"cold-start": deployed})
+    if (deployed, wanted) == ("provisioned", "snapstart"):
+        assert run.error is not None and run.error["type"] == "RunError"
+        message = run.error["message"]
+        assert "cannot switch to snapstart in one `pulumi up`" in message
+        assert "pulumi config set chipotle:coldStart on-demand" in message
+        assert "pulumi config rm chipotle:provisionedConcurrency" in message
+        assert "then `pulumi config set chipotle:coldStart snapstart && pulumi up`" in message
+        assert not run.all(ALIAS) and not run.all(PROVISIONED), "stopped before live or its environments"
+        return
+    run.ok()
+    function, alias = run.one(FUNCTION), run.one(ALIAS)
+    assert function["inputs"]["tags"] == {"cold-start": wanted}, "what the next preview reads"
+    # SnapStart off is an absent block (sent as ApplyOn None), never a stated "None"
+    assert function["inputs"].get("snapStart") == (
+        {"applyOn": "PublishedVersions"} if wanted == "snapstart" else None
+    )
+    assert alias["inputs"]["description"].endswith(f"cold starts: {wanted}")
+    provisioned = run.all(PROVISIONED)
+    if wanted == "provisioned":
+        (config,) = provisioned
+        # created after live has moved to the new (SnapStart-free) version
+        assert alias["urn"] in config["dependencies"]
+    else:
+        assert provisioned == []  # removed last, after the function and the alias changed
+
+
+def test_a_function_deployed_without_the_mode_tag_is_not_refused(repo_data_csv):
+    run_program({"coldStart": "snapstart"}, deployed_tags={}).ok()
+
+
+def test_the_pushed_images_manifest_is_checked_before_the_function(dev_run: ProgramRun):
+    assert dev_run.ecr_manifest_reads == ["us-east-1"], "one read, in the repository's region"
+
+
+def test_an_oci_index_from_the_builder_stops_the_up_before_the_function_changes(repo_data_csv):
+    run = run_program(manifest="oci-index-attestation")
+    assert run.error is not None and run.error["type"] == "RunError"
+    assert "attestation manifest(s)" in run.error["message"]
+    assert "--provenance=false" in run.error["message"]
+    assert run.serving_image, "built and pushed, then checked"
+    assert not run.all(FUNCTION) and not run.all(ALIAS), "the function is never given the image"

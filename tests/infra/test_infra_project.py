@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -104,3 +106,67 @@ def test_model_package_and_build_spec_never_import_pulumi():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
+
+
+def infra_imports() -> dict[str, set[str]]:
+    """Each infra module -> the infra modules it imports, anywhere in it (a function's
+    deferred import included: it is a cycle all the same)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / "infra").glob("*.py")):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found |= {name.split(".")[1] for name in names if name.startswith("infra.")}
+        graph[path.stem] = found & {p.stem for p in (REPO_ROOT / "infra").glob("*.py")}
+    return graph
+
+
+def test_the_infra_modules_import_each_other_without_a_cycle():
+    graph = infra_imports()
+    assert "config" in graph["build_spec"] or "project" in graph["build_spec"]  # the parser sees them
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module not in done:
+            for imported in graph[module]:
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_the_deploy_guide_states_the_publish_timeout_and_what_to_do_after_a_failed_publish():
+    from infra.components import PUBLISH_TIMEOUT
+
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    section = guide[guide.index("### When a publish is slow or fails") : guide.index("### Remove it")]
+    section = " ".join(section.split())
+    minutes = PUBLISH_TIMEOUT.removesuffix("m")
+    assert f"**{minutes} minutes**" in section and "`PUBLISH_TIMEOUT`" in section
+    for step in ("the alias `live` is not moved", "`Failed`", "pulumi refresh", "publishes a new version"):
+        assert step in section, step
+
+
+def test_the_deploy_guide_says_destroy_preview_and_refresh_need_a_docker_engine(dev_run):
+    """pulumi-docker's Configure pings the engine (pulumi/pulumi-docker#1106): the
+    prerequisites and "Remove it" say so, and the recovery without any engine names the
+    stack's real Docker provider (its name carries the pinned version)."""
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    prerequisites = " ".join(guide[guide.index("### Prerequisites") : guide.index("### Deploy")].split())
+    remove = guide[guide.index("### Remove it") : guide.index("## Configuration")]
+    for text in (prerequisites, " ".join(remove.split())):
+        assert "pulumi/pulumi-docker#1106" in text and "failed to connect to any docker daemon" in text
+        assert all(command in text for command in ("`pulumi preview`", "`pulumi refresh`", "destroy"))
+    assert "DOCKER_HOST=ssh://" in remove and "pulumi destroy" in remove
+    version = importlib.metadata.version("pulumi_docker").replace(".", "_")
+    stack = dev_run.serving_image["urn"].split("::")[0]  # urn:pulumi:<stack>
+    provider = f"{stack}::{PROJECT['name']}::pulumi:providers:docker::default_{version}"
+    assert f"pulumi state delete --target-dependents '{provider}'" in remove
+    assert remove.index("pulumi state delete") < remove.rindex("pulumi destroy")

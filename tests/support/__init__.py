@@ -1,17 +1,17 @@
-"""What the tests and the benchmarks share: the repository, the real data, ports, and
-CI's rule that no required test skips. `bench/` imports from this package too.
+"""What only the tests need: CI's rule that no required test skips, the real data's row
+count, data files under data/, a stand-in kagglehub. What the tests share with the
+benchmarks (images, the local server, the real CSV, ports) is the product's, in
+infra/local/; `bench/` imports nothing from here.
 
     events   payload-2.0 events (tests/events/) and builders of new ones
     cases    every API case with its expected answer, checked against brute force
-    docker   images built from infra/build_spec.py, containers run through the RIE
     rie      the real Runtime Interface Emulator on the host
+    local_server  raw and hostile exchanges with the local server
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import sys
 import types
 import uuid
@@ -20,17 +20,19 @@ from pathlib import Path
 import pytest
 
 from infra.build_spec import REPO_ROOT
-from infra.config import DEFAULTS
+from infra.local.data import SHARED_CSV, real_csv, repo_data_csv
+from infra.local.images import free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-# The real data set (2,629 stores) lives beside the repository and is never committed.
-SHARED_CSV = REPO_ROOT.parent / "shared" / "data" / "chipotle_stores.csv"
-REAL_STORE_COUNT = 2629  # its row count (../shared/data/README.md): no duplicates, all valid
+# The real data set's row count (../shared/data/README.md: no duplicates, all valid); the
+# CSV itself is found by infra/local/data.py.
+REAL_STORE_COUNT = 2629
 
 __all__ = [
     "IN_CI",
     "REAL_STORE_COUNT",
     "REPO_ROOT",
+    "SHARED_CSV",
     "DataFiles",
     "fake_kagglehub",
     "free_port",
@@ -47,30 +49,6 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must run this test, but: {reason}")
     pytest.skip(reason)
-
-
-def real_csv() -> Path:
-    """The real store CSV: $CHIPOTLE_STORES_CSV, else ../shared/data/chipotle_stores.csv."""
-    return Path(os.environ.get("CHIPOTLE_STORES_CSV", SHARED_CSV))
-
-
-def repo_data_csv() -> Path:
-    """The real CSV at the stack's default data path (data/ is gitignored), copied there once."""
-    target = REPO_ROOT / str(DEFAULTS["dataPath"])
-    if not target.is_file():
-        source = real_csv()
-        if not source.is_file():
-            raise FileNotFoundError(f"the real store CSV is not at {source} (set CHIPOTLE_STORES_CSV)")
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(source, target)
-    return target
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DataFiles:

@@ -1,5 +1,5 @@
 """HTTP in front of a Lambda handler, as API Gateway would be: the local server
-(chipotle_model.server) around any `handler(event, context)`, on a free loopback port."""
+(serving.server) around any `handler(event, context)`, on a free loopback port."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chipotle_model.server import make_server
+import chipotle_model
+from serving.api import cors_policy
+from serving.server import make_server
 
 
 @contextmanager
-def http_front(handler, **server_options) -> Iterator[str]:
-    """Serve `handler` over HTTP while the block runs; yields the base URL."""
-    httpd = make_server(handler, "127.0.0.1", 0, **server_options)
+def http_front(handler, *, cors=None, **server_options) -> Iterator[str]:
+    """Serve `handler` over HTTP while the block runs, behind `cors` (default: the
+    nearest-store API's policy for any origin); yields the base URL."""
+    cors = cors or cors_policy(chipotle_model.ROUTES)
+    httpd = make_server(handler, "127.0.0.1", 0, cors=cors, **server_options)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

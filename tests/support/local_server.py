@@ -1,56 +1,9 @@
-"""`python -m chipotle_model serve` run as a user runs it: a process of its own, on loopback."""
+"""Raw and hostile exchanges with the local server (the server process itself:
+infra/local/server.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import os
-import re
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-from tests.support import REPO_ROOT
-
-BANNER = re.compile(r"serving the nearest-store API \((\d+) stores\) at http://127\.0\.0\.1:(\d+)/")
-
-
-@dataclass
-class ServeProcess:
-    process: subprocess.Popen
-    port: int
-    store_count: int
-    # what it printed on stderr before it was ready (training progress, the banner)
-    startup: list[str]
-
-    def rss_kb(self) -> int:
-        """Resident memory of the server process, from /proc (Linux)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-
-    def stop(self) -> str:
-        """Stop the server (SIGTERM); return what it printed on stderr after starting."""
-        self.process.terminate()
-        rest = self.process.stderr.read()
-        self.process.wait(timeout=30)
-        return rest
-
-    def request(self, method: str, target: str, headers=None, body: bytes | None = None, timeout=30):
-        return request(self.port, method, target, headers, body, timeout=timeout)
-
-
-def request(port: int, method: str, target: str, headers=None, body: bytes | None = None, timeout=30):
-    """(status, headers, body) of one request on a new connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request(method, target, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
@@ -61,32 +14,6 @@ def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
         while chunk := sock.recv(65536):
             received += chunk
     return received
-
-
-@contextlib.contextmanager
-def serve_process(*args: str, cwd: Path = REPO_ROOT) -> Iterator[ServeProcess]:
-    """Run `python -m chipotle_model serve --port 0 ARGS` until the block ends; yields once it
-    prints its URL. Its stdout (one log line per request) is discarded."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-m", "chipotle_model", "serve", "--port", "0", *args]
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    startup: list[str] = []
-    try:
-        for line in process.stderr:
-            startup.append(line)
-            if "(Ctrl-C to stop)" in line:  # the banner's last line
-                break
-        match = BANNER.search("".join(startup))
-        if not match:
-            raise AssertionError(f"serve exited ({process.wait(30)}): {''.join(startup)}")
-        yield ServeProcess(process, int(match.group(2)), int(match.group(1)), startup)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-        process.stderr.close()
 
 
 def closed_by_server(sock: socket.socket) -> bool:

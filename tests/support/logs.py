@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from types import ModuleType
 
-from chipotle_model.api import NearestStoreApi, create_api, make_logger
+import chipotle_model
+from serving.api import ServingApi, create_api, make_logger
+from serving.artifact import Artifact
 
 
 class LogCapture(io.StringIO):
@@ -20,9 +23,11 @@ class LogCapture(io.StringIO):
         self.truncate()
 
 
-def make_api(model, **kwargs) -> tuple[NearestStoreApi, LogCapture]:
-    """A warmed-up API whose logs go to a fresh LogCapture (Powertools keys loggers by
-    service, so each gets a service name of its own)."""
+def make_api(
+    loaded: Artifact, package: ModuleType = chipotle_model, **kwargs
+) -> tuple[ServingApi, LogCapture]:
+    """The warmed-up API of `package` around a loaded artifact, its logs going to a fresh
+    LogCapture (Powertools keys loggers by service, so each gets a service name of its own)."""
     logs = LogCapture()
-    logger = make_logger(service=f"nearest-store-test-{uuid.uuid4().hex[:8]}", stream=logs)
-    return create_api(model, logger=logger, **kwargs), logs
+    logger = make_logger(f"{package.SERVICE_NAME}-test-{uuid.uuid4().hex[:8]}", stream=logs)
+    return create_api(package, loaded, logger=logger, **kwargs), logs

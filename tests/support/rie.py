@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from infra.local.images import INVOCATIONS_PATH
 from tests.support import REPO_ROOT, free_port
-from tests.support.docker import INVOCATIONS_PATH
 
 FETCH_RIE = REPO_ROOT / "scripts" / "fetch-rie"
 
@@ -49,7 +49,7 @@ class Emulator:
             self.process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT / "lambda_image",
-                env={**clean, "PYTHONPATH": str(REPO_ROOT), **env},
+                env={**clean, "PYTHONPATH": str(REPO_ROOT), "MODEL_PACKAGE": "chipotle_model", **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -1,4 +1,5 @@
-"""The artifact: round trip, the same-environment guarantee, and a pandas-free serving path."""
+"""The artifact (serving.artifact) with the nearest-store model in it: round trip, the
+same-environment guarantee, refusals, and a pandas-free serving path."""
 
 import errno
 import subprocess
@@ -9,15 +10,23 @@ import joblib
 import numpy as np
 import pytest
 
-from chipotle_model import (
+from chipotle_model.model import NearestStoreModel
+from chipotle_model.response import StoreRecords
+from chipotle_model.table import StoreTable
+from serving.artifact import (
+    ARTIFACT_FORMAT,
     ModelLoadError,
     ModelVersionMismatch,
-    NearestStoreModel,
-    StoreRecords,
-    StoreTable,
-    load_model,
+    artifact_metadata,
+    load_artifact,
+    runtime_versions,
+    save_artifact,
 )
-from chipotle_model.model import ARTIFACT_FORMAT, runtime_versions
+
+
+def save(model, path, **metadata):
+    return save_artifact(path, model, artifact_metadata(**metadata))
+
 
 STORES = StoreTable(
     state=["A", "B"],
@@ -29,14 +38,14 @@ STORES = StoreTable(
 
 
 def test_round_trip_keeps_answers_and_metadata(tmp_path):
-    model = NearestStoreModel.fit(STORES, data_sha256="abc")
-    path = model.save(tmp_path / "m.joblib")
-    loaded = load_model(path)
-    assert loaded.metadata == model.metadata
-    assert loaded.stores == STORES
+    model = NearestStoreModel.fit(STORES)
+    metadata = artifact_metadata(data_sha256="abc")
+    loaded = load_artifact(save_artifact(tmp_path / "m.joblib", model, metadata))
+    assert loaded.metadata == metadata
+    assert loaded.model.stores == STORES
     rng = np.random.default_rng(0)
     lat, lon = rng.uniform(-90, 90, 100), rng.uniform(-180, 180, 100)
-    for got, want in zip(loaded.query(lat, lon, k=2), model.query(lat, lon, k=2)):
+    for got, want in zip(loaded.model.query(lat, lon, k=2), model.query(lat, lon, k=2)):
         np.testing.assert_array_equal(got, want)
 
 
@@ -48,14 +57,13 @@ def test_the_columnar_artifact_round_trips_every_field_including_empty_and_non_a
         latitude=[47.3769, 48.8606, 35.6812, -89.999999999],
         longitude=[8.5417, 2.3376, 139.7671, 179.999999999999],
     )
-    model = NearestStoreModel.fit(stores, data_sha256="abc")
-    loaded = load_model(model.save(tmp_path / "m.joblib"))
+    loaded = load_artifact(save(NearestStoreModel.fit(stores), tmp_path / "m.joblib")).model
     assert loaded.stores == stores
     for name in ("state", "city", "address"):
         assert list(getattr(loaded.stores, name)) == list(getattr(stores, name))
     for name in ("latitude", "longitude"):  # every bit of every coordinate
         assert getattr(loaded.stores, name).tobytes() == getattr(stores, name).tobytes()
-    records = StoreRecords.from_table(loaded.stores).rows(np.zeros(4), np.arange(4))
+    records = StoreRecords(loaded.stores).rows(np.zeros(4), np.arange(4))
     assert [(r["state"], r["city"], r["address"]) for r in records] == list(
         zip(stores.state, stores.city, stores.address)
     )
@@ -63,8 +71,8 @@ def test_the_columnar_artifact_round_trips_every_field_including_empty_and_non_a
 
 def test_the_artifact_holds_the_store_table_as_a_few_large_values(tmp_path):
     """No per-store Python objects: loading is a few large reads whatever the store count."""
-    path = NearestStoreModel.fit(STORES).save(tmp_path / "m.joblib")
-    stores = joblib.load(path)["stores"]
+    path = save(NearestStoreModel.fit(STORES), tmp_path / "m.joblib")
+    stores = joblib.load(path)["model"].__getstate__()["stores"]
     assert len(stores) == 8  # latitude, longitude; for state, city, address: a blob and its offsets
     for name, value in stores.items():
         if name.endswith("_utf8"):
@@ -75,19 +83,25 @@ def test_the_artifact_holds_the_store_table_as_a_few_large_values(tmp_path):
 
 def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_path):
     model = NearestStoreModel.fit(STORES)
-    artifact = {"format": 1, "metadata": model.metadata, "stores": STORES, "estimator": model._tree}
-    joblib.dump(artifact, tmp_path / "v1.joblib")
-    with pytest.raises(ModelLoadError, match=r"artifact of format 1; this version reads format 2; rebuild"):
-        load_model(tmp_path / "v1.joblib")
-    arrays = STORES.to_arrays()
-    del arrays["address_utf8"]
-    joblib.dump({**artifact, "format": 2, "stores": arrays}, tmp_path / "broken.joblib")
-    with pytest.raises(ModelLoadError, match=r"damaged artifact: its store table is malformed .*_utf8"):
-        load_model(tmp_path / "broken.joblib")
+    joblib.dump({"format": 2, "metadata": artifact_metadata(), "stores": {}}, tmp_path / "v2.joblib")
+    with pytest.raises(ModelLoadError, match=r"artifact of format 2; this version reads format 3; rebuild"):
+        load_artifact(tmp_path / "v2.joblib")
+    path = save(model, tmp_path / "broken.joblib")
+    artifact = joblib.load(path)
+
+    class Broken:  # pickles as a model whose table lacks a column
+        def __reduce__(self):
+            arrays = STORES.to_arrays()
+            del arrays["address_utf8"]
+            return NearestStoreModel.__new__, (NearestStoreModel,), {"tree": model._tree, "stores": arrays}
+
+    joblib.dump({**artifact, "model": Broken()}, path)
+    with pytest.raises(ModelLoadError, match=r"is not a readable model artifact \(joblib: KeyError: .*_utf8"):
+        load_artifact(path)
 
 
-def test_metadata_records_the_environment_and_data(real_model):
-    meta = real_model.metadata
+def test_metadata_records_the_environment_and_data(real_metadata):
+    meta = real_metadata
     assert meta["versions"] == runtime_versions()
     assert set(meta["versions"]) >= {"python", "numpy", "scipy", "scikit-learn"}
     assert meta["data_sha256"] == meta["report"]["data_sha256"]
@@ -97,25 +111,23 @@ def test_metadata_records_the_environment_and_data(real_model):
 
 @pytest.mark.parametrize("package", ["scikit-learn", "numpy"])
 def test_an_artifact_from_other_library_versions_is_refused(tmp_path, package):
-    model = NearestStoreModel.fit(STORES)
-    model.metadata["versions"] = {**model.metadata["versions"], package: "0.0.1"}
-    path = model.save(tmp_path / "old.joblib")
+    metadata = artifact_metadata()
+    metadata["versions"] = {**metadata["versions"], package: "0.0.1"}
+    path = save_artifact(tmp_path / "old.joblib", NearestStoreModel.fit(STORES), metadata)
     with pytest.raises(ModelVersionMismatch, match=rf"{package} 0\.0\.1 \(running "):
-        load_model(path)
+        load_artifact(path)
 
 
 def test_a_missing_file_is_refused_with_the_command_that_makes_one(tmp_path):
-    with pytest.raises(ModelLoadError, match=r"no model artifact at .*python -m chipotle_model.train"):
-        load_model(tmp_path / "absent.joblib")
+    with pytest.raises(ModelLoadError, match=r"no model artifact at .*python -m <model package>.train"):
+        load_artifact(tmp_path / "absent.joblib")
 
 
 def _artifact(**changes) -> dict:
-    model = NearestStoreModel.fit(STORES)
     artifact = {
         "format": ARTIFACT_FORMAT,
-        "metadata": model.metadata,
-        "stores": STORES.to_arrays(),
-        "estimator": model._tree,
+        "metadata": artifact_metadata(),
+        "model": NearestStoreModel.fit(STORES),
     }
     artifact.update(changes)
     return {key: value for key, value in artifact.items() if value is not _DROP}
@@ -140,19 +152,15 @@ MALFORMED = {
     ),
     "no metadata": (
         lambda path: joblib.dump(_artifact(metadata=_DROP), path),
-        "'metadata' should be a dict, found missing",
+        "its 'metadata' is missing",
     ),
     "versions None": (
         lambda path: joblib.dump(_artifact(metadata={"versions": None}), path),
         "its metadata has no 'versions'",
     ),
-    "stores a list": (
-        lambda path: joblib.dump(_artifact(stores=[1, 2]), path),
-        "'stores' should be a dict, found a list",
-    ),
-    "no estimator": (
-        lambda path: joblib.dump(_artifact(estimator=_DROP), path),
-        "'estimator' should be a KDTree, found missing",
+    "no model": (
+        lambda path: joblib.dump(_artifact(model=_DROP), path),
+        "its 'model' is missing",
     ),
 }
 
@@ -163,10 +171,10 @@ def test_every_malformed_artifact_is_refused_saying_what_is_wrong_and_how_to_reb
     path = tmp_path / "model.joblib"
     write(path)
     with pytest.raises(ModelLoadError) as err:
-        load_model(path)
+        load_artifact(path)
     message = str(err.value)
     assert message.startswith(str(path)) and problem in message, message
-    assert f"rebuild it with 'python -m chipotle_model.train --data CSV --out {path}'" in message
+    assert f"rebuild it with 'python -m <model package>.train --data CSV --out {path}'" in message
 
 
 def test_a_truncated_artifact_is_refused(real_artifact, tmp_path):
@@ -175,12 +183,12 @@ def test_a_truncated_artifact_is_refused(real_artifact, tmp_path):
     with pytest.raises(
         ModelLoadError, match=r"\(50,000 bytes\) is not a readable model artifact \(joblib: \w+"
     ):
-        load_model(path)
+        load_artifact(path)
 
 
 def test_a_directory_is_refused(tmp_path):
     with pytest.raises(ModelLoadError, match="is a directory, not a model artifact file"):
-        load_model(tmp_path)
+        load_artifact(tmp_path)
 
 
 def test_serve_refuses_a_malformed_artifact_with_exit_2_and_one_line(tmp_path):
@@ -198,7 +206,7 @@ def test_serve_refuses_a_malformed_artifact_with_exit_2_and_one_line(tmp_path):
 
 
 def test_a_failed_save_keeps_the_previous_artifact_byte_for_byte(tmp_path, monkeypatch):
-    path = NearestStoreModel.fit(STORES).save(tmp_path / "model.joblib")
+    path = save(NearestStoreModel.fit(STORES), tmp_path / "model.joblib")
     before = path.read_bytes()
 
     def dump_half_then_fail(value, filename):
@@ -207,7 +215,7 @@ def test_a_failed_save_keeps_the_previous_artifact_byte_for_byte(tmp_path, monke
 
     monkeypatch.setattr(joblib, "dump", dump_half_then_fail)
     with pytest.raises(OSError, match="No space left"):
-        NearestStoreModel.fit(STORES, data_sha256="new").save(path)
+        save(NearestStoreModel.fit(STORES), path, data_sha256="new")
     assert path.read_bytes() == before
     assert sorted(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
@@ -223,9 +231,11 @@ def test_importing_and_loading_work_without_pandas_or_kagglehub(real_artifact):
         "            raise ImportError(f'{name} is blocked')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import chipotle_model\n"
-        f"m = chipotle_model.load_model({str(real_artifact)!r})\n"
+        "from chipotle_model.response import StoreRecords\n"
+        "from serving.artifact import load_artifact\n"
+        f"m = load_artifact({str(real_artifact)!r}).model\n"
         "distances, indices = m.query(39.0, -77.0)\n"
-        "print(chipotle_model.StoreRecords.from_table(m.stores).rows(distances[0], indices[0])[0]['state'])"
+        "print(StoreRecords(m.stores).rows(distances[0], indices[0])[0]['state'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -233,7 +243,7 @@ def test_importing_and_loading_work_without_pandas_or_kagglehub(real_artifact):
 
 
 def test_bad_k_and_bad_points_are_refused():
-    from chipotle_model import InvalidQuery
+    from chipotle_model.geo import InvalidQuery
 
     model = NearestStoreModel.fit(STORES)
     for k in (0, 21, 1.5, True, "2"):

@@ -62,7 +62,7 @@ PROGRAMS = {
 PULUMI_COMMANDS = {
     ("up",), ("destroy",), ("preview",), ("refresh",), ("login",), ("stack", "select"),
     ("stack", "output"), ("stack", "rm"), ("stack", "init"), ("stack", "ls"),
-    ("config", "set"), ("config", "rm"), ("config", "get"),
+    ("config", "set"), ("config", "rm"), ("config", "get"), ("state", "delete"),
 }  # fmt: skip
 # The AWS CLI commands the docs may use (aws help; no AWS CLI on these machines).
 AWS_COMMANDS = {
@@ -151,7 +151,8 @@ def check_python_module(words: list[str]) -> None:
     path = REPO_ROOT / Path(*module.split("."))
     source = path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__main__.py"
     assert source.is_file(), f"no module {module}"
-    if "argparse" not in source.read_text():
+    text = source.read_text()
+    if "argparse" not in text and "from serving import" not in text:  # a platform command line: argparse
         assert not options(words), f"{module} takes no options"
         return
     rest, command = words[3:], ("-m", module)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chipotle_model.geo import haversine_km
-from chipotle_model.train import AGREEMENT_TOLERANCE_KM, brute_force_nearest_km, evaluation_points
+from chipotle_model.training import AGREEMENT_TOLERANCE_KM, brute_force_nearest_km, evaluation_points
 from tests.support.strategies import points as anywhere
 
 TOLERANCE_KM = 1e-6  # a tie broken the other way is as correct as any
@@ -17,9 +17,9 @@ def stores(real_model):
     return np.asarray(real_model.stores.latitude), np.asarray(real_model.stores.longitude)
 
 
-def test_all_real_stores_are_kept(real_model, real_store_count):
+def test_all_real_stores_are_kept(real_model, real_metadata, real_store_count):
     assert len(real_model) == real_store_count
-    assert real_model.metadata["store_count"] == real_store_count
+    assert real_metadata["store_count"] == real_store_count
 
 
 def test_exact_on_random_points_over_the_contiguous_us(real_model, stores):
@@ -47,7 +47,7 @@ def test_k_nearest_are_the_k_smallest_distances_in_order(real_model, stores):
 
 
 def test_nearest_returns_the_documented_fields(real_model, stores):
-    from chipotle_model import RESULT_FIELDS, StoreRecords
+    from chipotle_model.response import RESULT_FIELDS, StoreRecords
 
     # the README's example query (Bethesda, MD)
     distances_km, indices = real_model.query(39.153198, -77.066176, k=3)
@@ -62,7 +62,7 @@ def test_nearest_returns_the_documented_fields(real_model, stores):
 
 def test_nearest_batch_matches_brute_force_in_input_order(real_model, stores):
     lat, lon = evaluation_points(*stores, 2_000, seed=3)["region"]
-    from chipotle_model import StoreRecords
+    from chipotle_model.response import StoreRecords
 
     distances_km, indices = real_model.query(lat, lon)
     got = [

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from chipotle_model.files import replaced_together
+from serving.files import replaced_together
 
 
 def test_every_target_is_replaced_when_all_are_written(tmp_path):

@@ -4,9 +4,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chipotle_model import NearestStoreModel, StoreTable
 from chipotle_model.data import parse_stores
 from chipotle_model.geo import haversine_km
+from chipotle_model.model import NearestStoreModel
+from chipotle_model.table import StoreTable
 from tests.support.strategies import latitudes, longitudes, points
 
 

@@ -1,4 +1,4 @@
-"""bench.lambda_reports on recorded CloudWatch REPORT lines (on-demand, SnapStart, warm)."""
+"""infra.lambda_reports on recorded CloudWatch REPORT lines (on-demand, SnapStart, warm)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from bench import lambda_reports
-from bench.lambda_reports import COLD, RESTORE, WARM, parse_report, read_reports, summarise
+from infra.lambda_reports import COLD, RESTORE, WARM, parse_report, read_reports, summarise, table
 
 COLD_LINE = (
     "REPORT RequestId: 3f1c9a52-8d0e-4b7a-9f1e-2c7d5e6a1b20\tDuration: 1.42 ms\tBilled Duration: 2 ms\t"
@@ -82,14 +81,9 @@ def test_the_summary_has_one_row_per_kind_with_its_medians():
     assert rows[WARM]["invocations"] == 2 and rows[WARM]["start_median_ms"] == 0
 
 
-def test_the_command_prints_a_markdown_table(tmp_path, capsys):
-    saved = tmp_path / "reports.json"
-    saved.write_text(filter_log_events_output(COLD_LINE, RESTORE_LINE, WARM_LINE))
-    assert lambda_reports.main([str(saved)]) == 0
-    table = capsys.readouterr().out.splitlines()
-    assert table[0].startswith("| start | invocations |") and len(table) == 5
-    assert table[3].startswith(f"| {RESTORE} | 1 | 399 |")
-    empty = tmp_path / "empty.txt"
-    empty.write_text("START RequestId: 1\n")
-    assert lambda_reports.main([str(empty)]) == 1
-    assert "no REPORT lines found" in capsys.readouterr().err
+def test_the_table_is_markdown_with_one_row_per_kind():
+    reports = read_reports(filter_log_events_output(COLD_LINE, RESTORE_LINE, WARM_LINE))
+    lines = table(summarise(reports)).splitlines()
+    assert lines[0].startswith("| start | invocations |") and len(lines) == 5
+    assert lines[3].startswith(f"| {RESTORE} | 1 | 399 |")
+    assert read_reports("START RequestId: 1\n") == []

@@ -11,8 +11,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from chipotle_model import load_model
-from chipotle_model.train import (
+from chipotle_model.synthetic import write_synthetic_csv
+from chipotle_model.training import (
     EVALUATION_PAIR_BUDGET,
     EVALUATION_POINTS,
     brute_force_nearest_km,
@@ -20,8 +20,8 @@ from chipotle_model.train import (
     evaluation_point_count,
     evaluation_points,
 )
-from tests.support.measure import run_measured
-from tests.support.synth import write_synthetic_csv
+from infra.local.measure import run_measured
+from serving.artifact import load_artifact
 
 STORES = 200_000
 # Measured ~0.45 GB here. Before the bounded check, the brute force alone needed
@@ -71,7 +71,7 @@ def test_the_estimate_is_printed_before_fitting(trained):
 
 def test_answers_are_exact_on_sampled_points(trained):
     _, artifact, _ = trained
-    model = load_model(artifact)
+    model = load_artifact(artifact).model
     stores = model.stores.latitude, model.stores.longitude
     for kind, (lat, lon) in evaluation_points(*stores, SAMPLED_POINTS // 2, seed=99).items():
         got, _ = model.query(lat, lon)

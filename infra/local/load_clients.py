@@ -1,5 +1,5 @@
-"""Concurrent HTTP clients for the local server's load test, run in a process of their own
-(`python -m tests.support.load_clients PORT CLIENTS REQUESTS`) so that the test run's heap,
+"""Concurrent HTTP clients of the local server, run in a process of their own
+(`python -m infra.local.load_clients PORT CLIENTS REQUESTS`) so that the caller's heap,
 collector and threads add nothing to the latencies measured.
 
 Each client sends REQUESTS GETs of random US points, each on a new connection (as curl or a

@@ -1,4 +1,4 @@
-"""Synthetic store CSVs of any size, reproducible from a seed (the scale test and bench/scale.py).
+"""Synthetic store CSVs of any size, reproducible from a seed: the model at any scale.
 
 Most stores lie around real ones (a real store's position plus a normal offset of
 SPREAD_DEG), the way a bigger chain fills in the same towns; a share lies anywhere on

@@ -1,14 +1,14 @@
 """A local HTTP server for the API: try it in a browser, without AWS.
 
-    python -m chipotle_model serve [--model ARTIFACT | --data CSV] [--host 127.0.0.1] [--port 8000]
+    python -m <model package> serve [--model ARTIFACT | --data DATA] [--host 127.0.0.1] [--port 8000]
 
 Each HTTP request becomes the payload-2.0 event API Gateway's HTTP API would send
 (query parameters decoded and repeated ones joined with commas, header names in
 lower case, non-text bodies base64-encoded) and goes to the same Lambda handler that
 runs in AWS; the handler's response is written back as HTTP. CORS is done here the way
-API Gateway does it in AWS (chipotle_model.cors): preflights answered without calling the
+API Gateway does it in AWS (serving.cors): preflights answered without calling the
 handler, CORS headers set on every answer. The HTTP transport (waitress, set up for
-concurrent and hostile clients) is chipotle_model.http_transport.
+concurrent and hostile clients) is serving.http_transport.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import LocalContext, cors_policy, create_api
+from .artifact import load_artifact
 from .cors import CorsPolicy
 from .http_transport import GATEWAY_MAX_BODY_BYTES, TOO_LARGE, LocalServer
-from .model import load_model
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-SWITCH_INTERVAL_SECONDS = 0.001  # measured against the default 5 ms: p99 about halved under load
 # Content types API Gateway passes as text; any other body arrives base64-encoded.
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
@@ -213,16 +213,16 @@ def make_server(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
-    cors: CorsPolicy | None = None,
+    cors: CorsPolicy,
     **settings,
 ) -> LocalServer:
-    """An HTTP server answering every request with `handler`, behind `cors` (default: the
-    API's policy for any origin) as API Gateway would be. `settings` override waitress's
-    (chipotle_model.http_transport.SETTINGS)."""
-    return LocalServer(LocalGateway(handler, cors or cors_policy()), host, port, **settings)
+    """An HTTP server answering every request with `handler`, behind `cors` as API Gateway
+    would be. `settings` override waitress's (serving.http_transport.SETTINGS)."""
+    return LocalServer(LocalGateway(handler, cors), host, port, **settings)
 
 
 def serve(
+    package: ModuleType,
     artifact: str | Path,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -230,19 +230,17 @@ def serve(
     allow_origins: tuple[str, ...] = ("*",),
 ) -> None:
     """Load the model, then answer HTTP requests until interrupted."""
-    api = create_api(load_model(artifact))
-    # The model and the API's records live as long as the process: keep them out of the
-    # collector's full passes, which would otherwise pause every request now and then.
+    api = create_api(package, load_artifact(artifact))
+    # The model and the API live as long as the process: keep them out of the collector's
+    # full passes, which would otherwise pause every request now and then.
     gc.freeze()
-    # Each request passes between threads (the socket loop, a worker, the loop again); a
-    # thread waiting for the GIL waits up to the switch interval (5 ms by default) each time.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    server = make_server(api.handler, host, port, cors=cors_policy(allow_origins))
+    server = make_server(api.handler, host, port, cors=cors_policy(api.routes, allow_origins))
     url = server.url
-    lat, lon = api.model.stores.latitude[0], api.model.stores.longitude[0]
+    examples = [f"{url}{e['rawPath'][1:]}?{e['rawQueryString']}" for e in package.warm_up_requests(api.model)]
+    example = next((e for e in examples if not e.endswith("?")), f"{url}health")
     print(
-        f"serving the nearest-store API ({len(api.model)} stores) at {url}\n"
-        f"  open {url}?lat={lat:.6f}&long={lon:.6f}&k=3 or {url}health  (Ctrl-C to stop)",
+        f"serving {package.SERVICE_NAME} ({package.__name__}) at {url}\n"
+        f"  open {example} or {url}health  (Ctrl-C to stop)",
         file=sys.stderr,
         flush=True,
     )

@@ -1,10 +1,11 @@
-"""Docker for the tests and the benchmarks: images built from infra/build_spec.py (as the
-Pulumi program builds them), containers run as Lambda runs them locally (the base
-image's entrypoint around the real Runtime Interface Emulator).
+"""Both images built locally with docker from infra/build_spec.py (as the Pulumi program
+builds them), and the serving image run as Lambda runs it locally (the base image's
+entrypoint around the real Runtime Interface Emulator). The image tests and the
+benchmarks build and run the images with this; so can anyone, by hand.
 
 Long steps report progress (each build step, a heartbeat with the elapsed time while a
 step runs, the expected duration up front) to a `progress` callable: stderr by default,
-the pytest terminal in the image tests. What they leave on the Docker engine is described
+the pytest terminal in the image tests. What the tests leave on the Docker engine is described
 in docs/design.md ("What the tests leave on the Docker engine"): the images under one
 name per checkout ($NEAREST_STORE_IMAGES), reused as build cache; no container.
 """
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -27,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import build_spec
+from infra.build_spec import REPO_ROOT
 from infra.config import DEFAULTS
-from tests.support import REPO_ROOT, free_port
 
 BUILD_TIMEOUT_S = 1200
 HEARTBEAT_S = 15
@@ -54,9 +56,7 @@ IMAGE_PREFIX = os.environ.get("NEAREST_STORE_IMAGES", "nearest-store")
 BASE_IMAGE_SCRIPT = REPO_ROOT / "scripts" / "lambda-base" / "build"
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 # Run in an image (run_python): the versions the model's answers depend on, as JSON.
-VERSIONS = (
-    "import json; from chipotle_model.model import runtime_versions; print(json.dumps(runtime_versions()))"
-)
+VERSIONS = "import json; from serving.artifact import runtime_versions; print(json.dumps(runtime_versions()))"
 # arm64 programs run here: natively, or under QEMU registered with binfmt_misc (F flag).
 QEMU_AARCH64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
@@ -72,6 +72,13 @@ Progress = Callable[[str], None]
 
 def to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
@@ -175,8 +182,10 @@ def build(
 def built(
     spec: build_spec.ImageBuild, tag: str, progress: Progress = to_stderr, *, cwd: Path = REPO_ROOT
 ) -> str:
+    """`build`, checked: the tag, or RuntimeError with the end of the build's output."""
     proc = build(spec, tag, progress, cwd=cwd)
-    assert proc.returncode == 0, f"docker build failed:\n{proc.stdout[-6000:]}"
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker build of {tag} failed:\n{proc.stdout[-6000:]}")
     return tag
 
 
@@ -231,6 +240,7 @@ def build_model_images(
     base_image: str,
     *,
     data_path: str | None = None,
+    model_package: str = build_spec.DEFAULT_MODEL_PACKAGE,
     name: str = f"{IMAGE_PREFIX}-test",
     architecture: str = "x86_64",
     progress: Progress = to_stderr,
@@ -240,7 +250,10 @@ def build_model_images(
     The tags earlier builds left under `name` are removed (with their images, unless still
     in use): one name per architecture."""
     spec = build_spec.model_build(
-        data_path=data_path or str(DEFAULTS["dataPath"]), base_image=base_image, architecture=architecture
+        data_path=data_path or str(DEFAULTS["dataPath"]),
+        base_image=base_image,
+        model_package=model_package,
+        architecture=architecture,
     )
     training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
     expected = EXPECTED_ARM64["images"] if architecture == "arm64" else EXPECTED_MODEL_IMAGES

@@ -1,5 +1,5 @@
-"""A command run in a child process, with its wall time and its own peak RSS (the scale
-test and bench/scale.py)."""
+"""A command run in a child process, with its wall time and its own peak RSS: how much
+memory and time training (or anything else) needs on this machine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import REPO_ROOT
+from infra.build_spec import REPO_ROOT
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ SETTINGS = {
     "asyncore_use_poll": True,  # poll(), not select(): no limit at file descriptor 1024
     "log_socket_errors": False,  # a client that goes away early is not an error of ours
     "expose_tracebacks": False,
-    "ident": "nearest-store-local",
+    "ident": "serving-local",
 }
 
 

@@ -1,0 +1,87 @@
+"""The command line of a model package: `python -m <package> serve` answers the HTTP API
+on a local port, `python -m <package> smoke URL` checks an API's contract.
+
+    python -m <package> serve                   # trains and caches a model first if needed
+    python -m <package> serve --data DATA       # a model of that data (trained if the cache is not)
+    python -m <package> serve --model ARTIFACT  # a model you trained
+    python -m <package> smoke URL [--origin ORIGIN]
+
+Training has its own entry point: `python -m <package>.train`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from .artifact import ModelLoadError
+from .server import DEFAULT_HOST, DEFAULT_PORT
+
+# Where `serve` keeps the model it trains itself (build/ is never committed).
+CACHED_MODEL = Path("build/model.joblib")
+
+
+def _parser(package: ModuleType) -> argparse.ArgumentParser:
+    name = package.__name__
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="answer the HTTP API locally (the same handler as in Lambda)",
+        description=f"Serve the API of {name} on a local port. Without --model, uses the model "
+        f"cached at {CACHED_MODEL}, training it first when it is absent (or was made from other "
+        "data than --data).",
+    )
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument("--model", help=f"a model artifact (from python -m {name}.train)")
+    source.add_argument(
+        "--data", help=f"train the cached model from this data (default: {package.DEFAULT_DATA_PATH})"
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 = any)")
+    serve.add_argument(
+        "--cors-origins",
+        default="*",
+        help="origins CORS allows: '*' or comma-separated, like the stack's corsAllowOrigins "
+        "(default: %(default)s)",
+    )
+    smoke = commands.add_parser(
+        "smoke",
+        help="check the API's contract against a URL (the local server, or the deployed API)",
+        description="Check every documented answer of the API at URL; exit 1 at the first difference.",
+    )
+    smoke.add_argument("url", help='the base URL, e.g. "$(pulumi stack output url)"')
+    smoke.add_argument(
+        "--origin",
+        default="https://example.com",
+        help="a browser origin CORS must allow (default: %(default)s)",
+    )
+    return parser
+
+
+def main(package: ModuleType, argv: list[str] | None = None) -> int:
+    args = _parser(package).parse_args(argv)
+    if args.command == "smoke":
+        from .contract import run
+
+        return run(args.url, package.contract_checks, origin=args.origin)
+
+    from .cors import parse_origins
+    from .server import serve
+    from .training import Progress, TrainingFailed, cached_model
+
+    try:
+        model = args.model or cached_model(package, CACHED_MODEL, args.data, Progress())
+        serve(package, model, args.host, args.port, allow_origins=parse_origins(args.cors_origins))
+    except TrainingFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.status
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
