@@ -42,6 +42,12 @@ EXPECTED_MODEL_IMAGES = (
 EXPECTED_BASE_IMAGE = (
     "about 1 to 2 minutes when it is missing (debootstrap of Debian trixie), a second when it exists"
 )
+# arm64 on an x86_64 machine: every arm64 instruction runs under QEMU (docs/deploy.md).
+EXPECTED_ARM64 = {
+    "base": "about 6 to 10 minutes when it is missing (debootstrap --arch=arm64 under QEMU), "
+    "a second when it exists",
+    "images": "about 10 minutes with nothing cached (pip and training under QEMU), seconds when cached",
+}
 # A step of `docker build`: the classic builder's "Step 3/9 : RUN ..." or BuildKit's "#7 [2/6] RUN ...".
 BUILD_STEP = re.compile(r"^(Step \d+/\d+ : |#\d+ \[[^\]]+\] )")
 # The name the tests' and benchmarks' images and containers start with (documented in
@@ -49,6 +55,10 @@ BUILD_STEP = re.compile(r"^(Step \d+/\d+ : |#\d+ \[[^\]]+\] )")
 IMAGE_PREFIX = os.environ.get("NEAREST_STORE_IMAGES", "nearest-store")
 BASE_IMAGE_SCRIPT = REPO_ROOT / "scripts" / "lambda-base" / "build"
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
+# Run in an image (run_python): the versions the model's answers depend on, as JSON.
+VERSIONS = "import json; from serving.artifact import runtime_versions; print(json.dumps(runtime_versions()))"
+# arm64 programs run here: natively, or under QEMU registered with binfmt_misc (F flag).
+QEMU_AARCH64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
 # What the RIE logs, as Lambda does. INIT: the init phase (the first REPORT's "Init
 # Duration" is not meaningful in the RIE); RTDONE: each invocation's own duration.
@@ -120,16 +130,29 @@ def run_with_progress(
     return subprocess.CompletedProcess(command, proc.returncode, "".join(lines), "")
 
 
-def lambda_base_image(progress: Progress = to_stderr) -> str:
-    """The base both images build on: $LAMBDA_BASE_IMAGE when set, else the local
-    stand-in for the Lambda Python base image (built by scripts/lambda-base/build,
-    which names it on its last line; no registry is reached)."""
-    chosen = os.environ.get("LAMBDA_BASE_IMAGE")
+def arm64_runs_here() -> bool:
+    """An arm64 machine, or an x86_64 one with qemu-aarch64 registered (scripts/ensure-qemu)."""
+    if os.uname().machine in ("aarch64", "arm64"):
+        return True
+    try:
+        entry = QEMU_AARCH64.read_text()
+    except OSError:
+        return False
+    return entry.startswith("enabled") and re.search(r"^flags: \S*F", entry, re.MULTILINE) is not None
+
+
+def lambda_base_image(progress: Progress = to_stderr, *, architecture: str | None = None) -> str:
+    """The base both images build on: $LAMBDA_BASE_IMAGE ($LAMBDA_BASE_IMAGE_ARM64 for
+    architecture="arm64") when set, else the local stand-in for the Lambda Python base
+    image of that architecture (default: this machine's), built by
+    scripts/lambda-base/build, which names it on its last line; no registry is reached."""
+    chosen = os.environ.get("LAMBDA_BASE_IMAGE_ARM64" if architecture == "arm64" else "LAMBDA_BASE_IMAGE")
     if chosen:
         return chosen
-    progress(f"the local Lambda base image: {EXPECTED_BASE_IMAGE}")
+    expected = EXPECTED_ARM64["base"] if architecture == "arm64" else EXPECTED_BASE_IMAGE
+    progress(f"the local Lambda base image{f' ({architecture})' if architecture else ''}: {expected}")
     proc = run_with_progress(
-        [str(BASE_IMAGE_SCRIPT)],
+        [str(BASE_IMAGE_SCRIPT), *(["--arch", architecture] if architecture else [])],
         "base image",
         lambda line: line.startswith(("lambda-base:", "ensure-docker:")),
         progress,
@@ -219,17 +242,23 @@ def build_model_images(
     data_path: str | None = None,
     model_package: str = build_spec.DEFAULT_MODEL_PACKAGE,
     name: str = f"{IMAGE_PREFIX}-test",
+    architecture: str = "x86_64",
     progress: Progress = to_stderr,
 ) -> ModelImages:
     """The training image, then the serving image (whose build builds or reuses the training
-    stage), both from the build spec, tagged as the program tags them. The tags earlier
-    builds left under `name` are removed (with their images, unless still in use)."""
+    stage), both from the build spec for `architecture`, tagged as the program tags them.
+    The tags earlier builds left under `name` are removed (with their images, unless still
+    in use): one name per architecture."""
     default_data = Path(import_model_package(model_package).DEFAULT_DATA_PATH).as_posix()
     spec = build_spec.model_build(
-        data_path=data_path or default_data, base_image=base_image, model_package=model_package
+        data_path=data_path or default_data,
+        base_image=base_image,
+        model_package=model_package,
+        architecture=architecture,
     )
     training_tag, serving_tag = f"{name}-training:{spec.model_version}", f"{name}:{spec.serving_tag}"
-    progress(f"building {training_tag} and {serving_tag}: {EXPECTED_MODEL_IMAGES}")
+    expected = EXPECTED_ARM64["images"] if architecture == "arm64" else EXPECTED_MODEL_IMAGES
+    progress(f"building {training_tag} and {serving_tag} ({spec.serving.platform}): {expected}")
     training = built(spec.training, training_tag, progress)
     serving = built(spec.serving, serving_tag, progress)
     untag_all_but(f"{name}-training", {training})

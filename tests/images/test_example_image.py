@@ -13,7 +13,14 @@ import examples.regression_model as package
 from examples.regression_model.contract import TOLERANCE
 from examples.regression_model.data import generate_csv, true_y
 from infra import build_spec
-from infra.local.images import IMAGE_PREFIX, LambdaContainer, ModelImages, build_model_images, run_python
+from infra.local.images import (
+    IMAGE_PREFIX,
+    LambdaContainer,
+    ModelImages,
+    build_model_images,
+    docker,
+    run_python,
+)
 from serving import contract
 from serving.api import cors_policy
 from serving.events import http_event
@@ -77,3 +84,11 @@ def test_the_serving_image_keeps_the_examples_contract(example_container):
     )
     with front as url:
         assert contract.run(url, package.contract_checks, out=out) == 0, out.getvalue()
+
+
+def test_both_images_are_labelled_with_the_model_package_and_its_version(example_images):
+    """`docker inspect` (and a registry's UI) tells which model an image holds."""
+    for tag in (example_images.training, example_images.serving):
+        labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", tag).stdout)
+        assert labels["org.opencontainers.image.title"] == package.__name__, tag
+        assert labels["serving.model-version"] == example_images.build.model_version, tag

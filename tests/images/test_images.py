@@ -15,6 +15,7 @@ from infra.config import DEFAULTS
 from infra.local.images import (
     IMAGE_PREFIX,
     INIT_REPORT,
+    VERSIONS,
     LambdaContainer,
     build,
     built,
@@ -29,8 +30,6 @@ from tests.support.events import load_event
 from tests.support.http import http_front
 
 pytestmark = pytest.mark.docker
-
-VERSIONS = "import json; from serving.artifact import runtime_versions; print(json.dumps(runtime_versions()))"
 
 
 def test_training_image_holds_the_model_and_a_perfect_report(training_image, real_store_count):
