@@ -152,3 +152,29 @@ def test_creating_the_api_neither_imports_nor_builds_the_generator(real_artifact
         f"GET /openapi.json: built on the first request in {result['first_ms']:.1f} ms "
         f"({result['bytes']:,} bytes); not imported at INIT"
     )
+
+
+def test_an_undescribed_route_is_still_listed_and_a_bad_method_is_refused():
+    from serving import openapi
+    from serving.api import HEALTH_ROUTE, MODEL_VERSION_HEADER, OPENAPI_ROUTE
+
+    def undescribed(model, request):
+        return {}
+
+    def build(routes):
+        return openapi.document(
+            title="t",
+            version="v",
+            routes=routes,
+            model=None,
+            health_route=HEALTH_ROUTE,
+            openapi_route=OPENAPI_ROUTE,
+            model_version_header=MODEL_VERSION_HEADER,
+        )
+
+    document = build({("PUT", "/thing"): undescribed})
+    validate(document)
+    assert set(document["paths"]["/thing"]) == {"put", "options"}
+    assert set(document["paths"]["/thing"]["put"]["responses"]) == {"200", "500"}
+    with pytest.raises(ValueError, match="'FETCH' is not an HTTP method"):
+        build({("FETCH", "/thing"): undescribed})
