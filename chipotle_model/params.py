@@ -168,3 +168,59 @@ def _point_arrays(points: list) -> tuple[np.ndarray, np.ndarray]:
                     400, f"points[{i}] {name} is out of range, got {show(str(value))}"
                 ) from None
     raise ClientError(400, "'points' must be a list of [lat, long] pairs of numbers")
+
+
+# --- the same, described (the OpenAPI document, GET /openapi.json) ------------------------
+
+
+def _degrees(label: str, bounds: tuple[float, float]) -> dict:
+    low, high = bounds
+    return {
+        "type": "number",
+        "minimum": low,
+        "maximum": high,
+        "description": f"the {label} in decimal degrees",
+    }
+
+
+def nearest_parameters(max_k: int) -> list[dict]:
+    """The query parameters nearest_query reads, as OpenAPI Parameter Objects."""
+    other_names = " and ".join(f"`{name}`" for name in LONGITUDE_PARAMETERS[1:])
+    return [
+        {
+            "name": LATITUDE_PARAMETER,
+            "in": "query",
+            "required": True,
+            "schema": _degrees("latitude", LATITUDE_RANGE),
+        },
+        {
+            "name": LONGITUDE_PARAMETERS[0],
+            "in": "query",
+            "required": True,
+            "description": f"{other_names} are accepted as other names for it (give one of them)",
+            "schema": _degrees("longitude", LONGITUDE_RANGE),
+        },
+        {
+            "name": "k",
+            "in": "query",
+            "required": False,
+            "description": "how many stores, nearest first",
+            "schema": {"type": "integer", "minimum": 1, "maximum": max_k, "default": 1},
+        },
+    ]
+
+
+def batch_body_schema() -> dict:
+    """JSON Schema of the body batch_request reads (at most MAX_BODY_BYTES of it)."""
+    pair = {
+        "type": "array",
+        "prefixItems": [_degrees("latitude", LATITUDE_RANGE), _degrees("longitude", LONGITUDE_RANGE)],
+        "minItems": 2,
+        "maxItems": 2,
+    }
+    return {
+        "type": "object",
+        "required": ["points"],
+        "properties": {"points": {"type": "array", "items": pair, "minItems": 1, "maxItems": MAX_POINTS}},
+        "description": f"at most {MAX_BODY_BYTES:,} bytes; other keys are ignored",
+    }

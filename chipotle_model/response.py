@@ -16,10 +16,29 @@ from .geo import km_to_miles
 if TYPE_CHECKING:
     from .table import StoreTable
 
-# One store in an answer, in this order.
-RESULT_FIELDS = ("address", "city", "state", "latitude", "longitude", "distance_km", "distance_miles")
 # Distances are rounded to the metre (and its equivalent in miles).
 DISTANCE_DECIMALS = 3
+_DISTANCE = {"type": "number", "minimum": 0}
+# One store in an answer (JSON Schema), its fields in this order: the one description of
+# a store, read by the OpenAPI document (GET /openapi.json), the contract and the tests.
+STORE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "address": {"type": "string"},
+        "city": {"type": "string"},
+        "state": {"type": "string"},
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "distance_km": {**_DISTANCE, "description": f"great-circle, rounded to {DISTANCE_DECIMALS} decimals"},
+        "distance_miles": {
+            **_DISTANCE,
+            "description": f"the same, in miles, rounded to {DISTANCE_DECIMALS} decimals",
+        },
+    },
+    "additionalProperties": False,
+}
+RESULT_FIELDS = tuple(STORE_SCHEMA["properties"])
+STORE_SCHEMA["required"] = list(RESULT_FIELDS)
 
 
 class StoreRecords:
@@ -77,6 +96,47 @@ def nearest_answer(latitude: float, longitude: float, k: int, stores: list[dict]
 def batch_answer(results: list[dict]) -> dict:
     """POST /: the nearest store to each point, in input order."""
     return {"results": results}
+
+
+def nearest_schema(max_k: int) -> dict:
+    """JSON Schema of a GET / answer (nearest_answer) with k up to `max_k`."""
+    return {
+        "type": "object",
+        "required": ["query", "nearest", "stores"],
+        "properties": {
+            "query": {
+                "type": "object",
+                "required": ["latitude", "longitude", "k"],
+                "properties": {
+                    "latitude": STORE_SCHEMA["properties"]["latitude"],
+                    "longitude": STORE_SCHEMA["properties"]["longitude"],
+                    "k": {"type": "integer", "minimum": 1, "maximum": max_k},
+                },
+                "additionalProperties": False,
+            },
+            "nearest": {**STORE_SCHEMA, "description": "the first of `stores`"},
+            "stores": {"type": "array", "items": STORE_SCHEMA, "minItems": 1, "maxItems": max_k},
+        },
+        "additionalProperties": False,
+    }
+
+
+def batch_schema(max_points: int) -> dict:
+    """JSON Schema of a POST / answer (batch_answer) to up to `max_points` points."""
+    return {
+        "type": "object",
+        "required": ["results"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": STORE_SCHEMA,
+                "minItems": 1,
+                "maxItems": max_points,
+                "description": "results[i]: the nearest store to points[i]",
+            }
+        },
+        "additionalProperties": False,
+    }
 
 
 def health_answer(metadata: Mapping[str, Any]) -> dict:

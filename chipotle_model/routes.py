@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from serving.api import Request
 from serving.events import http_event
 from serving.inputs import ClientError
+from serving.operations import described
 
 from . import page, params, response
 from .geo import InvalidQuery
@@ -38,6 +39,50 @@ def store_page(model: NearestStoreModel) -> page.StorePage:
     return found
 
 
+def describe_nearest(model: NearestStoreModel) -> dict:
+    """GET / in the OpenAPI document."""
+    return {
+        "summary": "the k nearest stores to a point, nearest first",
+        "description": (
+            "From a browser (an `Accept` header preferring text/html) and without coordinates, "
+            "an HTML page that asks this route instead."
+        ),
+        "operationId": "nearest",
+        "parameters": params.nearest_parameters(max_k(model)),
+        "responses": {
+            "200": {
+                "description": "the k nearest stores (or the page)",
+                "content": {
+                    "application/json": {"schema": response.nearest_schema(max_k(model))},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+            },
+            "400": "a coordinate or k missing, given twice, not a number or out of range",
+        },
+    }
+
+
+def describe_nearest_batch(model: NearestStoreModel) -> dict:
+    """POST / in the OpenAPI document."""
+    return {
+        "summary": "the nearest store to each point, in input order",
+        "operationId": "nearest_batch",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": params.batch_body_schema()}},
+        },
+        "responses": {
+            "200": {
+                "description": "results[i] is the nearest store to points[i]",
+                "content": {"application/json": {"schema": response.batch_schema(params.MAX_POINTS)}},
+            },
+            "400": 'the body empty, not JSON, not {"points": [[lat, long], ...]}, or a point out of range',
+            "413": f"more than {params.MAX_POINTS:,} points, or a body over {params.MAX_BODY_BYTES:,} bytes",
+        },
+    }
+
+
+@described(describe_nearest)
 def nearest(model: NearestStoreModel, request: Request) -> dict | Response:
     if page.wants_page(request.event):
         return store_page(model).response()
@@ -49,6 +94,7 @@ def nearest(model: NearestStoreModel, request: Request) -> dict | Response:
     return response.nearest_answer(query.latitude, query.longitude, query.k, stores)
 
 
+@described(describe_nearest_batch)
 def nearest_batch(model: NearestStoreModel, request: Request) -> dict:
     event = request.event
     latitudes, longitudes = params.batch_request(event.body, base64_encoded=event.is_base64_encoded)

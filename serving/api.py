@@ -2,7 +2,8 @@
 JSON answers out.
 
 The model package's ROUTES are the routes, {(method, path): route}; the platform adds
-GET /health (the model's metadata). A route is `route(model, request)` and returns a
+GET /health (the model's metadata) and GET /openapi.json (the API's OpenAPI document,
+serving.openapi, built on its first request). A route is `route(model, request)` and returns a
 dict (a 200 JSON answer) or a Powertools `Response`; it raises `ClientError` for input
 it cannot answer (a 4xx {"error": ...}). A path no route names is a 404, a method not
 listed for a path a 405, and an unexpected failure a 500 {"error": "internal error"},
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,6 +42,7 @@ JSON_CONTENT_TYPE = "application/json"
 # Names the model that answered, on every answer (CORS exposes it to browsers).
 MODEL_VERSION_HEADER = "X-Model-Version"
 HEALTH_ROUTE = ("GET", "/health")
+OPENAPI_ROUTE = ("GET", "/openapi.json")
 _JSON_SEPARATORS = (",", ":")
 _INTERNAL_ERROR = {"error": "internal error"}
 
@@ -89,8 +92,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def all_routes(routes: Mapping[tuple[str, str], Route]) -> list[tuple[str, str]]:
-    """Every (method, path) the API answers: the model's routes and GET /health."""
-    return [*routes, HEALTH_ROUTE]
+    """Every (method, path) the API answers: the model's routes, GET /health and GET /openapi.json."""
+    return [*routes, HEALTH_ROUTE, OPENAPI_ROUTE]
 
 
 def cors_policy(
@@ -133,6 +136,7 @@ class ServingApi:
         # The health answer never changes: serialise it once.
         health = {"status": "ok", "model_version": self.model_version, **artifact.metadata}
         self.health_body = json.dumps(health, separators=_JSON_SEPARATORS)
+        self._openapi_body: str | None = None  # built on its first request (openapi_body)
         # debug=False: POWERTOOLS_DEV must never put a traceback in an answer
         self.app = APIGatewayHttpResolver(debug=False)
         self._register()
@@ -196,6 +200,24 @@ class ServingApi:
     def allowed_methods(self, path: str) -> list[str]:
         return [method for method, route_path in all_routes(self.routes) if route_path == path]
 
+    def openapi_body(self) -> str:
+        """The API's OpenAPI document as JSON, built on its first request and kept: the
+        generator is imported then, so INIT neither imports nor builds it."""
+        if self._openapi_body is None:
+            from . import openapi
+
+            document = openapi.document(
+                title=self.package.SERVICE_NAME,
+                version=self.model_version,
+                routes=self.routes,
+                model=self.model,
+                health_route=HEALTH_ROUTE,
+                openapi_route=OPENAPI_ROUTE,
+                model_version_header=MODEL_VERSION_HEADER,
+            )
+            self._openapi_body = json.dumps(document, separators=_JSON_SEPARATORS)
+        return self._openapi_body
+
     def warm_up(self) -> None:
         """Answer the model's warm-up requests end to end, so the first request pays no
         first-use costs; each must be answered 200."""
@@ -211,6 +233,10 @@ class ServingApi:
         for (method, path), route in self.routes.items():
             app.route(path, method)(lambda route=route: route(self.model, self._request()))
         app.route(HEALTH_ROUTE[1], HEALTH_ROUTE[0])(lambda: json_response(200, self.health_body))
+        # escaped: Powertools compiles a route as a regular expression, and "." matches any character
+        app.route(re.escape(OPENAPI_ROUTE[1]), OPENAPI_ROUTE[0])(
+            lambda: json_response(200, self.openapi_body())
+        )
 
         @app.exception_handler(ClientError)
         def client_error(exc: ClientError) -> Response:
