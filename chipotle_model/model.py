@@ -39,12 +39,14 @@ class NearestStoreModel:
         return len(self.stores)
 
     # Pickled (in the artifact, serving.artifact) as the tree and the store table's plain
-    # columns: joblib writes each array in one piece, and loading checks the columns.
+    # columns; unpickling checks that they agree (serving.artifact refuses the artifact if not).
     def __getstate__(self) -> dict:
         return {"tree": self._tree, "stores": self.stores.to_arrays()}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["tree"], StoreTable.from_arrays(state["stores"]))
+        stores = StoreTable.from_arrays(state["stores"])
+        check_consistent(state["tree"], stores)
+        self.__init__(state["tree"], stores)
 
     def query(self, latitudes, longitudes, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest stores to each point.
@@ -72,6 +74,23 @@ class NearestStoreModel:
             lat[:, None], lon[:, None], self._latitude[indices], self._longitude[indices]
         )
         return distances, indices
+
+
+def check_consistent(tree: KDTree, stores: StoreTable) -> None:
+    """ValueError unless `tree` indexes exactly `stores`' coordinates, in order, and they are
+    valid: a table and an index that disagree would answer with the wrong stores."""
+    if len(stores) == 0:
+        raise ValueError("the store table is empty")
+    if not isinstance(tree, KDTree):
+        raise ValueError(f"the index is a {type(tree).__name__}, not a KDTree")
+    validate_coordinates(stores.latitude, stores.longitude, where="stores")
+    points = np.asarray(tree.get_arrays()[0])
+    if points.shape != (len(stores), 3):
+        raise ValueError(f"the index holds points of shape {points.shape}, the table {len(stores):,} stores")
+    if not np.array_equal(points, unit_vectors(stores.latitude, stores.longitude)):
+        raise ValueError("the index's points are not the store table's coordinates, in order")
+    for column in (stores.state, stores.city, stores.address):
+        column.check_utf8()
 
 
 def check_k(k, store_count: int) -> int:

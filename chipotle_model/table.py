@@ -7,6 +7,7 @@ serving side (and a handler without scikit-learn) can read it.
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ import numpy as np
 
 STRING_COLUMNS = ("state", "city", "address")
 NUMBER_COLUMNS = ("latitude", "longitude")
+_CHUNK = 1 << 24  # check_utf8 decodes this many bytes at a time
 _FEW = 8  # up to this many strings, StringColumn.take reads offsets one by one (measured)
 
 
@@ -85,6 +87,18 @@ class StringColumn(Sequence[str]):
     def __repr__(self) -> str:
         head = ", ".join(repr(s) for s in self.take(np.arange(min(3, len(self)))))
         return f"StringColumn([{head}{', ...' if len(self) > 3 else ''}], n={len(self)})"
+
+    def check_utf8(self) -> None:
+        """ValueError unless every string is valid UTF-8: the blob is, and no offset falls
+        inside a character (on a continuation byte, 0b10xxxxxx)."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        view = memoryview(self._blob)
+        for start in range(0, len(view), _CHUNK):  # in chunks: no copy of the whole blob
+            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(view))
+        starts = self._offsets[:-1][self._offsets[:-1] < len(self._blob)]
+        inside = np.flatnonzero(np.frombuffer(self._blob, dtype=np.uint8)[starts] & 0xC0 == 0x80)
+        if len(inside):
+            raise ValueError(f"string {int(inside[0])} starts inside a UTF-8 character")
 
     @property
     def blob(self) -> bytes:

@@ -33,7 +33,7 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolv
 from aws_lambda_powertools.logging import correlation_paths
 
 from . import lifecycle
-from .artifact import Artifact
+from .artifact import Artifact, damaged_artifact, load_artifact
 from .cors import CorsPolicy
 from .inputs import ClientError, show
 from .metrics import OTHER_ROUTE, RequestMetrics
@@ -220,11 +220,20 @@ class ServingApi:
 
     def warm_up(self) -> None:
         """Answer the model's warm-up requests end to end, so the first request pays no
-        first-use costs; each must be answered 200."""
-        for event in self.package.warm_up_requests(self.model):
+        first-use costs; each must be answered 200, else WarmUpFailed."""
+        try:
+            events = self.package.warm_up_requests(self.model)
+        except Exception as exc:  # the model cannot even name a request: it cannot serve
+            raise WarmUpFailed(f"its warm-up requests cannot be made ({type(exc).__name__}: {exc})") from exc
+        for event in events:
             answer = self.app.resolve(event, LocalContext())
             if answer["statusCode"] != 200:
-                raise RuntimeError(f"the warm-up request failed: {answer['statusCode']} {answer['body']}")
+                request = (
+                    f"{event.get('requestContext', {}).get('http', {}).get('method')} {event.get('rawPath')}"
+                )
+                raise WarmUpFailed(
+                    f"its warm-up request {request} was answered {answer['statusCode']} {answer['body']}"
+                )
         self.logger.clear_state()  # the warm-up requests are not requests: log none of their keys
         self.metrics.discard()
 
@@ -279,6 +288,10 @@ def _request_http(event: Any) -> dict:
     return http if isinstance(http, dict) else {}
 
 
+class WarmUpFailed(RuntimeError):
+    """A warm-up request could not be made or was not answered 200: the model cannot serve."""
+
+
 def create_api(package: ModuleType, artifact: Artifact, *, tracing: bool = False, **kwargs) -> ServingApi:
     """The API of `package`'s routes around `artifact`, warmed up:
     `create_api(package, artifact).handler(event, context)`.
@@ -303,3 +316,13 @@ def create_api(package: ModuleType, artifact: Artifact, *, tracing: bool = False
         },
     )
     return api
+
+
+def api_from_artifact(package: ModuleType, path, **kwargs) -> ServingApi:
+    """`create_api` around the artifact at `path` (serving.artifact.load_artifact): a
+    ModelLoadError with the rebuild hint when it cannot be loaded or fails its warm-up."""
+    artifact = load_artifact(path)
+    try:
+        return create_api(package, artifact, **kwargs)
+    except WarmUpFailed as exc:
+        raise damaged_artifact(path, str(exc)) from exc

@@ -1,16 +1,25 @@
 """The model artifact: one joblib file holding a trained model and its metadata.
 
-    {"format": ARTIFACT_FORMAT, "metadata": {..., "versions": {...}}, "model": <any object>}
+    {"format": ARTIFACT_FORMAT, "metadata": {..., "versions": {...}},
+     "model_sha256": <hex>, "model_pickle": <the model, pickled>}
 
 The model is whatever the model package's `train_model` returned (the platform never
 looks inside it). The metadata records the library versions it was made with, and
 loading refuses an artifact made with other scikit-learn or numpy versions than the
 running ones: a pickled estimator is only valid under the versions that pickled it.
+
+Integrity: the model is pickled on its own and the sha256 of those bytes recorded beside
+them; loading recomputes it before unpickling and refuses an artifact whose bytes
+changed (a flipped bit, a partial copy). Consistency is the model's own business: its
+unpickling (`__setstate__`) may raise, and any error there is a damaged artifact too.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import platform
+import reprlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +29,9 @@ import joblib
 
 from .files import replaced_together
 
-# 3: {"format", "metadata", "model"}; 2 held one model's parts by name.
-ARTIFACT_FORMAT = 3
+# 4: the model as pickled bytes with their sha256; 3: {"format", "metadata", "model"};
+# 2 held one model's parts by name.
+ARTIFACT_FORMAT = 4
 # Loading refuses an artifact whose pickled estimator came from other versions of these.
 CHECKED_PACKAGES = ("scikit-learn", "numpy")
 
@@ -69,10 +79,21 @@ def save_artifact(path: str | Path, model: Any, metadata: dict) -> Path:
     """Write the artifact to `path` atomically: a failed write keeps the previous file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    artifact = {"format": ARTIFACT_FORMAT, "metadata": metadata, "model": model}
     with replaced_together([path]) as (temporary,):
-        joblib.dump(artifact, temporary)
+        dump_artifact(temporary, model, metadata)
     return path
+
+
+def dump_artifact(path: str | Path, model: Any, metadata: dict) -> None:
+    """Write the artifact to `path` as it is (not atomically: `save_artifact` is)."""
+    model_pickle = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    artifact = {
+        "format": ARTIFACT_FORMAT,
+        "metadata": metadata,
+        "model_sha256": hashlib.sha256(model_pickle).hexdigest(),
+        "model_pickle": model_pickle,
+    }
+    joblib.dump(artifact, path)
 
 
 def load_artifact(path: str | Path) -> Artifact:
@@ -80,11 +101,19 @@ def load_artifact(path: str | Path) -> Artifact:
     versions.
 
     An artifact is a pickle, which runs code when loaded: load only artifacts from a
-    build you trust. Anything else that is not a complete artifact is refused with a
+    build you trust. Anything else that is not a complete, intact artifact (its model's
+    bytes match their recorded sha256, and unpickle without error) is refused with a
     ModelLoadError saying what is wrong and how to rebuild it.
     """
     path = Path(path)
     artifact = _validated(_read_artifact(path), path)
+    digest = hashlib.sha256(artifact["model_pickle"]).hexdigest()
+    if digest != artifact["model_sha256"]:
+        raise damaged_artifact(
+            path,
+            f"its model's bytes have sha256 {digest[:12]}..., not the "
+            f"{artifact['model_sha256'][:12]}... recorded when it was made",
+        )
     made_with = artifact["metadata"]["versions"]
     running = runtime_versions()
     mismatched = [name for name in CHECKED_PACKAGES if made_with.get(name) != running[name]]
@@ -94,10 +123,22 @@ def load_artifact(path: str | Path) -> Artifact:
             f"{path} was made with {details}; retrain it with the pinned versions in "
             "requirements/constraints.txt so training and serving share one environment"
         )
-    return Artifact(artifact["model"], artifact["metadata"])
+    return Artifact(_unpickled_model(artifact["model_pickle"], path), artifact["metadata"])
 
 
-def _rebuild(path: Path) -> str:
+def damaged_artifact(path: str | Path, problem: str) -> ModelLoadError:
+    """The error for an artifact at `path` that is damaged as `problem` says."""
+    return ModelLoadError(f"{path} is a damaged artifact: {problem}; {_rebuild(path)}")
+
+
+def _unpickled_model(model_pickle: bytes, path: Path) -> Any:
+    try:
+        return pickle.loads(model_pickle)
+    except Exception as exc:  # the model's own consistency checks raise here, or a damaged pickle
+        raise damaged_artifact(path, f"its model cannot be restored ({type(exc).__name__}: {exc})") from exc
+
+
+def _rebuild(path: str | Path) -> str:
     return f"rebuild it with 'python -m <model package>.train --data CSV --out {path}'"
 
 
@@ -135,17 +176,17 @@ def _validated(artifact: object, path: Path) -> dict:
             f"{path} is not a model artifact (format {ARTIFACT_FORMAT}): it holds a "
             f"{type(artifact).__name__} without a 'format'; {_rebuild(path)}"
         )
-    if artifact["format"] != ARTIFACT_FORMAT:
+    found = artifact["format"]
+    if type(found) is not int or found != ARTIFACT_FORMAT:  # not `!=` alone: an array's is no bool
         raise ModelLoadError(
-            f"{path} is a model artifact of format {artifact['format']!r}; this version "
+            f"{path} is a model artifact of format {reprlib.repr(found)}; this version "
             f"reads format {ARTIFACT_FORMAT}; {_rebuild(path)}"
         )
-    if "model" not in artifact or not isinstance(artifact.get("metadata"), dict):
-        part = "model" if "model" not in artifact else "metadata"
-        raise ModelLoadError(f"{path} is a damaged artifact: its '{part}' is missing; {_rebuild(path)}")
+    parts = {"metadata": dict, "model_sha256": str, "model_pickle": bytes}
+    for part, kind in parts.items():
+        if not isinstance(artifact.get(part), kind):
+            problem = "missing" if part not in artifact else f"a {type(artifact[part]).__name__}"
+            raise damaged_artifact(path, f"its '{part}' is {problem}, not a {kind.__name__}")
     if not isinstance(artifact["metadata"].get("versions"), dict):
-        raise ModelLoadError(
-            f"{path} is a damaged artifact: its metadata has no 'versions' (the library "
-            f"versions it was made with); {_rebuild(path)}"
-        )
+        raise damaged_artifact(path, "its metadata has no 'versions' (the library versions it was made with)")
     return artifact

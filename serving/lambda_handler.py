@@ -16,21 +16,22 @@ import os
 from collections.abc import Mapping
 
 from . import model_package
-from .api import ServingApi, create_api
-from .artifact import ModelLoadError, load_artifact
+from .api import ServingApi, api_from_artifact
+from .artifact import ModelLoadError
 
 
 def api_from_environment(environ: Mapping[str, str] = os.environ) -> ServingApi:
-    """The warmed-up API of $MODEL_PACKAGE around the artifact at $MODEL_PATH."""
+    """The warmed-up API of $MODEL_PACKAGE around the artifact at $MODEL_PATH; ModelLoadError
+    (the INIT error Lambda reports) when it is absent, damaged or fails its warm-up."""
     missing = [name for name in ("MODEL_PACKAGE", "MODEL_PATH") if not environ.get(name)]
     if missing:
         raise ModelLoadError(
             f"{' and '.join(missing)} not set: the serving image sets MODEL_PACKAGE (the model "
             "package) and MODEL_PATH (its artifact)"
         )
-    return create_api(
+    return api_from_artifact(
         model_package(environ["MODEL_PACKAGE"]),
-        load_artifact(environ["MODEL_PATH"]),
+        environ["MODEL_PATH"],
         model_version=environ.get("MODEL_VERSION"),
         tracing=environ.get("TRACING") == "true",
     )

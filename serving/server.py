@@ -28,8 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import LocalContext, cors_policy, create_api
-from .artifact import load_artifact
+from .api import LocalContext, api_from_artifact, cors_policy
 from .cors import CorsPolicy
 from .http_transport import GATEWAY_MAX_BODY_BYTES, TOO_LARGE, LocalServer
 
@@ -230,7 +229,7 @@ def serve(
     allow_origins: tuple[str, ...] = ("*",),
 ) -> None:
     """Load the model, then answer HTTP requests until interrupted."""
-    api = create_api(package, load_artifact(artifact))
+    api = api_from_artifact(package, artifact)  # ModelLoadError: not loadable, or fails its warm-up
     # The model and the API live as long as the process: keep them out of the collector's
     # full passes, which would otherwise pause every request now and then.
     gc.freeze()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 
+import numpy as np
 import pytest
 
 from serving.api import LocalContext
@@ -105,3 +106,21 @@ def test_tracing_only_when_asked_and_no_tracing_library_otherwise(real_artifact,
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"status": 200, "xray": tracing}
+
+
+def test_handler_init_fails_clearly_with_a_damaged_artifact(real_artifact, real_model, tmp_path, monkeypatch):
+    """Lambda reports the INIT error's message: it names the damage and how to rebuild."""
+    from tests.support.artifacts import PickledAs, rewrite_model, rows
+
+    path = tmp_path / "model.joblib"
+    path.write_bytes(real_artifact.read_bytes())
+    reversed_rows = rows(real_model.stores, np.arange(len(real_model))[::-1])
+    rewrite_model(path, PickledAs(real_model._tree, reversed_rows.to_arrays()))
+    monkeypatch.setenv("MODEL_PATH", str(path))
+    with pytest.raises(ModelLoadError) as err:
+        import_handler_module()
+    assert str(err.value) == (
+        f"{path} is a damaged artifact: its model cannot be restored (ValueError: the index's points "
+        "are not the store table's coordinates, in order); rebuild it with "
+        f"'python -m <model package>.train --data CSV --out {path}'"
+    )

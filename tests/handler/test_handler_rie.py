@@ -172,3 +172,28 @@ def test_the_log_carries_an_emf_record_per_request(rie_binary, real_artifact, tm
     assert post["route"] == "POST /" and post["start"] == "warm" and "ColdStart" not in metric_values(post)
     assert metric_values(bad)["ClientErrors"] == ("Count", 1.0) and bad["route"] == "GET /"
     assert {record["model_version"] for record in (get, post, bad)} == {get["model_version"]}
+
+
+def test_a_damaged_artifact_is_a_clear_init_error(rie_binary, real_artifact, real_model, tmp_path):
+    """What Lambda reports when INIT fails: the damage and how to rebuild, not a traceback's tail."""
+    import numpy as np
+
+    from tests.support.artifacts import PickledAs, rewrite_model, rows
+
+    path = tmp_path / "model.joblib"
+    path.write_bytes(real_artifact.read_bytes())
+    reversed_rows = rows(real_model.stores, np.arange(len(real_model))[::-1])
+    rewrite_model(path, PickledAs(real_model._tree, reversed_rows.to_arrays()))
+    damaged = Emulator(rie_binary, tmp_path / "rie-damaged.log", {"MODEL_PATH": str(path)})
+    try:
+        with pytest.raises(RuntimeError, match="the RIE answered 502: ") as err:  # INIT failed
+            damaged.invoke(load_event("get_nearest"))
+    finally:
+        damaged.stop()
+    answered = str(err.value)  # the RIE's answer: Lambda's INIT error, {"errorMessage", "errorType", ...}
+    assert (
+        f'"errorMessage": "{path} is a damaged artifact: its model cannot be restored (ValueError: '
+        in answered
+    )
+    assert "are not the store table\\'s coordinates, in order); rebuild it with " in answered
+    assert '"errorType": "ModelLoadError"' in answered

@@ -2,6 +2,8 @@
 same-environment guarantee, refusals, and a pandas-free serving path."""
 
 import errno
+import hashlib
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,7 @@ from serving.artifact import (
     runtime_versions,
     save_artifact,
 )
+from tests.support.artifacts import rewrite_model
 
 
 def save(model, path, **metadata):
@@ -72,7 +75,7 @@ def test_the_columnar_artifact_round_trips_every_field_including_empty_and_non_a
 def test_the_artifact_holds_the_store_table_as_a_few_large_values(tmp_path):
     """No per-store Python objects: loading is a few large reads whatever the store count."""
     path = save(NearestStoreModel.fit(STORES), tmp_path / "m.joblib")
-    stores = joblib.load(path)["model"].__getstate__()["stores"]
+    stores = load_artifact(path).model.__getstate__()["stores"]
     assert len(stores) == 8  # latitude, longitude; for state, city, address: a blob and its offsets
     for name, value in stores.items():
         if name.endswith("_utf8"):
@@ -84,10 +87,14 @@ def test_the_artifact_holds_the_store_table_as_a_few_large_values(tmp_path):
 def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_path):
     model = NearestStoreModel.fit(STORES)
     joblib.dump({"format": 2, "metadata": artifact_metadata(), "stores": {}}, tmp_path / "v2.joblib")
-    with pytest.raises(ModelLoadError, match=r"artifact of format 2; this version reads format 3; rebuild"):
+    reads = f"this version reads format {ARTIFACT_FORMAT}; rebuild"
+    with pytest.raises(ModelLoadError, match=rf"artifact of format 2; {reads}"):
         load_artifact(tmp_path / "v2.joblib")
+    # format 3, the one before: the model in place, no digest
+    joblib.dump({"format": 3, "metadata": artifact_metadata(), "model": model}, tmp_path / "v3.joblib")
+    with pytest.raises(ModelLoadError, match=rf"artifact of format 3; {reads} it with 'python -m"):
+        load_artifact(tmp_path / "v3.joblib")
     path = save(model, tmp_path / "broken.joblib")
-    artifact = joblib.load(path)
 
     class Broken:  # pickles as a model whose table lacks a column
         def __reduce__(self):
@@ -95,8 +102,10 @@ def test_an_artifact_of_another_format_or_with_a_malformed_table_is_refused(tmp_
             del arrays["address_utf8"]
             return NearestStoreModel.__new__, (NearestStoreModel,), {"tree": model._tree, "stores": arrays}
 
-    joblib.dump({**artifact, "model": Broken()}, path)
-    with pytest.raises(ModelLoadError, match=r"is not a readable model artifact \(joblib: KeyError: .*_utf8"):
+    rewrite_model(path, Broken())
+    with pytest.raises(
+        ModelLoadError, match=r"is a damaged artifact: its model cannot be restored \(KeyError: .*_utf8"
+    ):
         load_artifact(path)
 
 
@@ -124,10 +133,12 @@ def test_a_missing_file_is_refused_with_the_command_that_makes_one(tmp_path):
 
 
 def _artifact(**changes) -> dict:
+    model_pickle = pickle.dumps(NearestStoreModel.fit(STORES))
     artifact = {
         "format": ARTIFACT_FORMAT,
         "metadata": artifact_metadata(),
-        "model": NearestStoreModel.fit(STORES),
+        "model_sha256": hashlib.sha256(model_pickle).hexdigest(),
+        "model_pickle": model_pickle,
     }
     artifact.update(changes)
     return {key: value for key, value in artifact.items() if value is not _DROP}
@@ -150,6 +161,26 @@ MALFORMED = {
         lambda path: joblib.dump(_artifact(format=99), path),
         "of format 99; this version reads",
     ),
+    "format a numpy array": (
+        lambda path: joblib.dump(_artifact(format=np.array([ARTIFACT_FORMAT])), path),
+        f"of format array([{ARTIFACT_FORMAT}]); this version reads",
+    ),
+    "format a string": (
+        lambda path: joblib.dump(_artifact(format=str(ARTIFACT_FORMAT)), path),
+        f"of format '{ARTIFACT_FORMAT}'; this version reads",
+    ),
+    "format True": (
+        lambda path: joblib.dump(_artifact(format=True), path),
+        "of format True; this version reads",
+    ),
+    "digest missing": (
+        lambda path: joblib.dump(_artifact(model_sha256=_DROP), path),
+        "its 'model_sha256' is missing, not a str",
+    ),
+    "model a str": (
+        lambda path: joblib.dump(_artifact(model_pickle="x"), path),
+        "its 'model_pickle' is a str, not a bytes",
+    ),
     "no metadata": (
         lambda path: joblib.dump(_artifact(metadata=_DROP), path),
         "its 'metadata' is missing",
@@ -159,8 +190,8 @@ MALFORMED = {
         "its metadata has no 'versions'",
     ),
     "no model": (
-        lambda path: joblib.dump(_artifact(model=_DROP), path),
-        "its 'model' is missing",
+        lambda path: joblib.dump(_artifact(model_pickle=_DROP), path),
+        "its 'model_pickle' is missing",
     ),
 }
 
