@@ -9,6 +9,8 @@ browser sees the same headers locally and deployed.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -79,7 +81,68 @@ class CorsPolicy:
         return {} if ANY_ORIGIN in self.allow_origins else {"Vary": "Origin"}
 
 
+class OriginError(ValueError):
+    """A list of origins that is not '*' or comma-separated origins; the message says
+    what is wrong, to follow the name of the option or key it came from."""
+
+
+ORIGINS_ALLOWED = (
+    "'*' or a comma-separated list of origins like https://example.com (scheme, host, optional port)"
+)
+# scheme://host[:port], the host checked apart (is_host)
+_ORIGIN = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[^:/]*)(?::(?P<port>[^/]*))?"
+)
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def is_host(text: str) -> bool:
+    """A DNS name (labels of letters, digits and inner hyphens, 1-63 characters each), an
+    IPv4 address, or an IPv6 address (bare, or in brackets as in a URL)."""
+    address = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(address)
+        return address == text or ":" in address  # brackets hold IPv6 addresses only
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    if labels[-1].isdigit():  # all digits at the end: an IPv4 address, and not a valid one
+        return False
+    return text.isascii() and len(text) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def is_port(text: str) -> bool:
+    """A port number as an URL or a command line writes it: ASCII digits, 1 to 65535."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
+
+
+def origin_problem(origin: str) -> str | None:
+    """What is wrong with one origin (scheme://host[:port]), or None."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None:
+        return "not scheme://host[:port]"
+    if match["scheme"].lower() not in ("http", "https"):
+        return f"the scheme {match['scheme']!r} is not http or https"
+    if not is_host(match["host"]):
+        return f"the host {match['host']!r} is not a DNS name or an IP address"
+    if match["port"] is not None and not is_port(match["port"]):
+        return f"the port {match['port']!r} is not a number from 1 to 65535"
+    return None
+
+
 def parse_origins(text: str) -> tuple[str, ...]:
-    """'*' or comma-separated origins -> a tuple (empty parts dropped; empty -> ('*',))."""
-    origins = tuple(part.strip() for part in text.split(",") if part.strip())
-    return origins or (ANY_ORIGIN,)
+    """'*' alone, or comma-separated origins -> a tuple (white space around each trimmed).
+    Raises OriginError naming the first problem."""
+    origins = tuple(part.strip() for part in text.split(","))
+    if origins == (ANY_ORIGIN,):
+        return origins
+    if ANY_ORIGIN in origins:
+        raise OriginError(
+            f"must be '*' alone (it allows every origin and cannot be combined with others), got {text!r}"
+        )
+    for origin in origins:
+        if not origin:
+            raise OriginError(f"must be {ORIGINS_ALLOWED}, got {text!r}: an origin is empty")
+        if problem := origin_problem(origin):
+            raise OriginError(f"must be {ORIGINS_ALLOWED}, got {origin!r}: {problem}")
+    return origins
