@@ -250,7 +250,7 @@ class _Server(TcpWSGIServer):
             if request is None or channel.requests or channel.will_close or channel.close_when_flushed:
                 return
             if not request.headers_finished:  # what waitress does for headers too large
-                request.parse_header(b"GET / HTTP/1.0\r\n")
+                request.parse_header(b"GET / HTTP/1.1\r\n")
             request.error = RequestTimeout(
                 f"the request did not arrive whole within {self.request_timeout:g} s of its first byte"
             )
