@@ -375,8 +375,12 @@ def test_an_unexpected_error_is_a_500_without_a_traceback_and_is_logged(api, log
     assert records[-1]["message"] == "request" and records[-1]["status"] == 500
 
 
-def test_a_failure_outside_the_routes_is_still_a_json_500(api, logs):
-    response = invoke(api, {"version": "2.0"})  # no requestContext: not something API Gateway sends
+def test_a_failure_outside_the_routes_is_still_a_json_500(api, logs, monkeypatch):
+    def resolver_failure(event, context):
+        raise RuntimeError("the resolver's own handlers failed")
+
+    monkeypatch.setattr(api.app, "resolve", resolver_failure)
+    response = invoke(api, get_event({"lat": "39", "long": "-77"}))
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"error": "internal error"}
     assert any(record["level"] == "ERROR" for record in logs.records())
