@@ -20,7 +20,7 @@ from pathlib import Path
 
 from infra import build_spec
 from infra.project import DEFAULTS, KEYS, NAMESPACE
-from serving.cors import ANY_ORIGIN, parse_origin
+from serving.cors import OriginError, parse_origins
 
 # How the Pulumi CLI hands a Python program its configuration (see `configured_keys`).
 CONFIG_ENV = "PULUMI_CONFIG"
@@ -329,25 +329,10 @@ def _image_reference(value, key: str) -> str:
 
 
 def _origins(text: str) -> tuple[str, ...]:
-    key = key_name("corsAllowOrigins")
-    allowed = (
-        "'*' or a comma-separated list of origins like https://example.com (scheme, host, optional port)"
-    )
-    origins = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not origins:
-        raise ConfigError(f"{key} must be {allowed}, got {text!r}")
-    if ANY_ORIGIN in origins:
-        if len(origins) > 1:
-            raise ConfigError(
-                f"{key}: '*' allows every origin and cannot be combined with others, got {text!r}"
-            )
-        return origins
-    for origin in origins:
-        try:
-            parse_origin(origin)
-        except ValueError as exc:
-            raise ConfigError(f"{key} must be {allowed}; {origin!r} is not: {exc}") from None
-    return origins
+    try:
+        return parse_origins(text)  # the grammar the local server's --cors-origins shares
+    except OriginError as exc:
+        raise ConfigError(f"{key_name('corsAllowOrigins')} {exc}") from None
 
 
 def _model_package(text: str) -> str:

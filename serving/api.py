@@ -150,7 +150,7 @@ class ServingApi:
     def _handle(self, event: dict, context: Any) -> dict:
         started = time.perf_counter()
         try:
-            answer = self.app.resolve(event, context)
+            answer = _not_an_http_api_event(event) or self.app.resolve(event, context)
         except Exception:  # the resolver's own handlers failed: still answer in JSON
             self.logger.exception("unhandled error outside the routes")
             answer = {
@@ -279,6 +279,21 @@ class ServingApi:
             f"method {show(method)} is not allowed on {path}; allowed: {', '.join(allowed)}",
             headers={"Allow": ", ".join(allowed)},
         )
+
+
+def _not_an_http_api_event(event: Any) -> dict | None:
+    """A 400 for an event API Gateway's HTTP API never sends (not a dict, or without
+    requestContext.http with a method and a path: a test event, another trigger), or None."""
+    http = _request_http(event)
+    if isinstance(http.get("method"), str) and isinstance(http.get("path"), str):
+        return None
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": JSON_CONTENT_TYPE},
+        "body": json.dumps({"error": "not an API Gateway HTTP API event (payload 2.0): "
+                            "it needs requestContext.http with method and path"}),
+        "isBase64Encoded": False,
+    }  # fmt: skip
 
 
 def _request_http(event: Any) -> dict:

@@ -39,8 +39,12 @@ def _parser(package: ModuleType) -> argparse.ArgumentParser:
     source.add_argument(
         "--data", help=f"train the cached model from this data (default: {package.DEFAULT_DATA_PATH})"
     )
-    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 = any)")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help="address or name to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", default=str(DEFAULT_PORT), help="port, 1-65535 (default: %(default)s; 0 = any free port)"
+    )
     serve.add_argument(
         "--cors-origins",
         default="*",
@@ -61,6 +65,22 @@ def _parser(package: ModuleType) -> argparse.ArgumentParser:
     return parser
 
 
+def _serve_options(args: argparse.Namespace) -> tuple[str, int, tuple[str, ...]]:
+    """(host, port, origins) of `serve`, checked before anything is trained or loaded;
+    ValueError names the option."""
+    from .cors import OriginError, is_host, is_port, parse_origins
+
+    if not is_host(args.host) or args.host.startswith("["):
+        raise ValueError(f"--host must be an IP address or a DNS name such as 127.0.0.1, got {args.host!r}")
+    if not (args.port == "0" or is_port(args.port)):
+        raise ValueError(f"--port must be a number from 1 to 65535 (or 0: any free port), got {args.port!r}")
+    try:
+        origins = parse_origins(args.cors_origins)
+    except OriginError as exc:
+        raise ValueError(f"--cors-origins {exc}") from None
+    return args.host, int(args.port), origins
+
+
 def main(package: ModuleType, argv: list[str] | None = None) -> int:
     args = _parser(package).parse_args(argv)
     if args.command == "smoke":
@@ -68,13 +88,17 @@ def main(package: ModuleType, argv: list[str] | None = None) -> int:
 
         return run(args.url, package.contract_checks, origin=args.origin)
 
-    from .cors import parse_origins
     from .server import serve
     from .training import Progress, TrainingFailed, cached_model
 
     try:
+        host, port, origins = _serve_options(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         model = args.model or cached_model(package, CACHED_MODEL, args.data, Progress())
-        serve(package, model, args.host, args.port, allow_origins=parse_origins(args.cors_origins))
+        serve(package, model, host, port, allow_origins=origins)
     except TrainingFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.status

@@ -87,10 +87,54 @@ class CorsPolicy:
         return {} if ANY_ORIGIN in self.allow_origins else {"Vary": "Origin"}
 
 
+class OriginError(ValueError):
+    """A list of origins that is not '*' or comma-separated origins; the message says
+    what is wrong, to follow the name of the option or key it came from."""
+
+
+ORIGINS_ALLOWED = (
+    "'*' or a comma-separated list of origins like https://example.com (scheme, host, optional port)"
+)
+
+
+def is_host(text: str) -> bool:
+    """A DNS name (labels of letters, digits and inner hyphens, 1-63 characters each), an
+    IPv4 address, or an IPv6 address (bare, or in brackets as in a URL)."""
+    address = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(address)
+        return address == text or ":" in address  # brackets hold IPv6 addresses only
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    if labels[-1].isdigit():  # all digits at the end: an IPv4 address, and not a valid one
+        return False
+    return text.isascii() and len(text) <= _MAX_HOST and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def is_port(text: str) -> bool:
+    """A port number as an URL or a command line writes it: ASCII digits, 1 to 65535."""
+    return text.isascii() and text.isdigit() and PORT_RANGE[0] <= int(text) <= PORT_RANGE[1]
+
+
 def parse_origins(text: str) -> tuple[str, ...]:
-    """'*' or comma-separated origins -> a tuple (empty parts dropped; empty -> ('*',))."""
-    origins = tuple(part.strip() for part in text.split(",") if part.strip())
-    return origins or (ANY_ORIGIN,)
+    """'*' alone, or comma-separated origins -> a tuple (white space around each trimmed).
+    Raises OriginError naming the first problem."""
+    origins = tuple(part.strip() for part in text.split(","))
+    if origins == (ANY_ORIGIN,):
+        return origins
+    if ANY_ORIGIN in origins:
+        raise OriginError(
+            f"must be '*' alone (it allows every origin and cannot be combined with others), got {text!r}"
+        )
+    for origin in origins:
+        if not origin:
+            raise OriginError(f"must be {ORIGINS_ALLOWED}, got {text!r}: an origin is empty")
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise OriginError(f"must be {ORIGINS_ALLOWED}, got {origin!r}: {exc}") from None
+    return origins
 
 
 def parse_origin(text: str) -> str:

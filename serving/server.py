@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import gc
+import ipaddress
 import json
+import re
 import sys
 import threading
 import time
@@ -26,16 +28,29 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from .api import LocalContext, api_from_artifact, cors_policy
 from .cors import CorsPolicy
 from .http_transport import GATEWAY_MAX_BODY_BYTES, TOO_LARGE, LocalServer
+from .inputs import show
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Content types API Gateway passes as text; any other body arrives base64-encoded.
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+# A request target (RFC 3986): the path of pchar and "/", the query of those and "?" (and
+# "[" "]", which browsers send as they are); "%" only before two hex digits. No space,
+# control or non-ASCII character, no '"', "#", "<", ">", "\\", "^", "`", "{", "|", "}".
+_PCHAR = r"[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}"
+_PATH = re.compile(rf"/(?:{_PCHAR}|/)*")
+_QUERY = re.compile(rf"(?:{_PCHAR}|[/?\[\]])*")
+_ABSOLUTE_FORM = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?]*)(?P<rest>.*)", re.S)
+# host[:port]: a reg-name or IPv4 address, or an IPv6 address in brackets (checked apart)
+_AUTHORITY = re.compile(
+    r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::(?P<port>[0-9]*))?"
+)
+_TARGET_HINT = "send a path such as /health (origin-form) or http://host/health (absolute-form)"
 
 Handler = Callable[[dict, object], dict]
 
@@ -55,27 +70,66 @@ def build_event(
 ) -> dict:
     """The API Gateway HTTP API payload-2.0 event for one HTTP request.
 
-    `target` is the request line's path and query (e.g. "/?lat=1&long=2").
+    `target` is the request line's target: a path and query ("/?lat=1&long=2"), or an
+    absolute URL, whose authority then stands for the Host header (RFC 9112, 3.2.2).
+    Raises BadTarget for a target that is neither.
     """
-    split = urlsplit(target)
-    path = split.path or "/"
+    path, query, authority = split_target(target)
     joined, cookies = _joined_headers(headers)
+    if authority is not None:
+        joined["host"] = authority
     event: dict = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": split.query,
+        "rawQueryString": query,
         "headers": joined,
         "requestContext": _request_context(method, path, joined, source_ip),
         "isBase64Encoded": False,
     }
     if cookies:
         event["cookies"] = cookies
-    if split.query:
-        event["queryStringParameters"] = _joined_pairs(parse_qsl(split.query, keep_blank_values=True))
+    if query:
+        event["queryStringParameters"] = _joined_pairs(parse_qsl(query, keep_blank_values=True))
     if body:
         event.update(_event_body(body, joined.get("content-type", "")))
     return event
+
+
+class BadTarget(ValueError):
+    """A request target that is neither a path (origin-form) nor an http(s) URL (absolute-form)."""
+
+
+def split_target(target: str) -> tuple[str, str, str | None]:
+    """(raw path, raw query, authority or None) of a request target, as API Gateway sees
+    it: the path as sent, never normalised, so "//evil.example/health" is that path, not
+    /health. Raises BadTarget naming what is wrong."""
+    authority = None
+    if not target.startswith("/"):
+        absolute = _ABSOLUTE_FORM.fullmatch(target)
+        if absolute is None or absolute["scheme"].lower() not in ("http", "https"):
+            raise BadTarget(f"the request target {show(target)} is not a path or an http(s) URL")
+        if not _valid_authority(absolute["authority"]):
+            raise BadTarget(f"the request target {show(target)} has no valid host[:port]")
+        authority, rest = absolute["authority"], absolute["rest"]
+        target = rest if rest.startswith("/") else f"/{rest}"  # "http://h" and "http://h?q" are of "/"
+    path, _, query = target.partition("?")
+    if not _PATH.fullmatch(path) or not _QUERY.fullmatch(query):
+        raise BadTarget(
+            f"the request target {show(target)} has a character a URL cannot hold as it is "
+            "(encode it as %XX; a fragment '#' is never sent)"
+        )
+    return path, query, authority
+
+
+def _valid_authority(authority: str) -> bool:
+    match = _AUTHORITY.fullmatch(authority)
+    if match is None or (match["port"] and not 1 <= int(match["port"]) <= 65535):
+        return False
+    try:
+        return match["ipv6"] is None or bool(ipaddress.IPv6Address(match["ipv6"]))
+    except ValueError:
+        return False
 
 
 def _joined_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -152,13 +206,17 @@ class LocalGateway:
         if length > GATEWAY_MAX_BODY_BYTES:  # waitress refuses these; never buffered here
             return _json_error(413, TOO_LARGE)
         body = environ["wsgi.input"].read(length) if length else b""
-        event = build_event(
-            environ["REQUEST_METHOD"],
-            environ.get("REQUEST_URI") or "/",
-            _request_headers(environ),
-            body,
-            source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
-        )
+        try:
+            event = build_event(
+                environ["REQUEST_METHOD"],
+                environ.get("REQUEST_URI") or "/",
+                _request_headers(environ),
+                body,
+                source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+            )
+        except BadTarget as exc:
+            return _json_error(400, f"bad request: {exc}; {_TARGET_HINT}")
+        del body  # the event holds it now (as text or base64): one copy less while it runs
         if self.cors.is_preflight(event["requestContext"]["http"]["method"], event["headers"]):
             return 204, list(self.cors.preflight_headers(event["headers"]).items()), b""
         with self.lock:

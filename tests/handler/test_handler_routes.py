@@ -375,8 +375,12 @@ def test_an_unexpected_error_is_a_500_without_a_traceback_and_is_logged(api, log
     assert records[-1]["message"] == "request" and records[-1]["status"] == 500
 
 
-def test_a_failure_outside_the_routes_is_still_a_json_500(api, logs):
-    response = invoke(api, {"version": "2.0"})  # no requestContext: not something API Gateway sends
+def test_a_failure_outside_the_routes_is_still_a_json_500(api, logs, monkeypatch):
+    def resolver_failure(event, context):
+        raise RuntimeError("the resolver's own handlers failed")
+
+    monkeypatch.setattr(api.app, "resolve", resolver_failure)
+    response = invoke(api, get_event({"lat": "39", "long": "-77"}))
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"error": "internal error"}
     assert any(record["level"] == "ERROR" for record in logs.records())
@@ -443,3 +447,16 @@ def test_the_model_is_not_reloaded_per_request(api, monkeypatch):
 def test_a_decimal_comma_gets_a_hint(api):
     message = error_of(invoke(api, get_event({"lat": "39,1", "long": "-77"})))
     assert "must be given once" in message and "write decimals with a point, like 39.1" in message
+
+
+@pytest.mark.parametrize(
+    "event",
+    [[], "GET /", None, 1, {}, {"requestContext": {}}, {"requestContext": {"http": "GET"}},
+     {"requestContext": {"http": {"method": "GET"}}},
+     {"requestContext": {"http": {"path": "/", "method": 1}}}],
+)  # fmt: skip
+def test_an_event_api_gateway_never_sends_gets_a_json_400_not_a_500(api, logs, event):
+    response = api.handler(event, LocalContext())
+    assert response["statusCode"] == 400
+    assert "not an API Gateway HTTP API event" in json.loads(response["body"])["error"]
+    assert [r for r in logs.records() if r.get("level") == "ERROR"] == []  # no traceback logged

@@ -79,3 +79,54 @@ def test_model_and_data_are_alternatives(capsys):
         main(["serve", "--model", "m.joblib", "--data", "s.csv"])
     assert exit.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "phrase"),
+    [
+        ("--port", "70000", "1 to 65535"),  # once taken modulo 65536: port 4464
+        ("--port", "-1", "1 to 65535"),  # once a traceback
+        ("--port", "+80", "1 to 65535"),
+        ("--port", "٨٠٠٠", "1 to 65535"),  # Arabic-Indic digits
+        ("--port", "0x50", "1 to 65535"),
+        ("--port", "", "1 to 65535"),
+        ("--host", "", "IP address or a DNS name"),
+        ("--host", "a b", "IP address or a DNS name"),
+        ("--host", "-x.example", "IP address or a DNS name"),
+        ("--host", "[::1]", "IP address or a DNS name"),
+        ("--host", "999.1.1.1", "IP address or a DNS name"),
+        ("--cors-origins", ",,,", "an origin is empty"),  # once taken as '*'
+        ("--cors-origins", "", "an origin is empty"),
+        ("--cors-origins", "*,https://a.example", "'*' alone"),
+        ("--cors-origins", "https://a.example:99999", "port '99999'"),
+        ("--cors-origins", "https://a.example:0", "port '0'"),
+        ("--cors-origins", "https://-", "host '-'"),
+        ("--cors-origins", "https://..", "host '..'"),
+        ("--cors-origins", "ftp://a.example", "scheme 'ftp'"),
+        ("--cors-origins", "https://a.example/app", "scheme://host[:port]"),
+    ],
+)
+def test_serve_refuses_a_bad_option_in_one_line_before_training_or_loading(
+    option, value, phrase, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # nothing to train from here: only the check can answer
+    assert main(["serve", "--model", "absent.joblib", f"{option}={value}"]) == 2
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1 and error.startswith(f"error: {option} must be"), error
+    assert phrase in error and repr(value) in error
+
+
+@pytest.mark.parametrize(
+    ("options", "origins"),
+    [
+        ([], ("*",)),
+        (["--cors-origins", " https://a.example , http://localhost:8080 "], ("https://a.example", "http://localhost:8080")),
+        (["--cors-origins", "http://[::1]:8080,http://127.0.0.1"], ("http://[::1]:8080", "http://127.0.0.1")),
+    ],
+)  # fmt: skip
+def test_serve_passes_valid_options_on(options, origins, tmp_path, monkeypatch):
+    served = {}
+    monkeypatch.setattr("serving.server.serve", lambda *a, **kw: served.update(args=a[2:], **kw))
+    args = ["serve", "--model", str(tmp_path / "m.joblib"), "--host", "localhost", "--port", "0", *options]
+    assert main(args) == 0
+    assert served == {"args": ("localhost", 0), "allow_origins": origins}
