@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
 from bench import support
-from chipotle_model.data import load_stores
-from chipotle_model.model import NearestStoreModel
 from chipotle_model.params import MAX_POINTS
 from chipotle_model.response import StoreRecords
 from chipotle_model.training import brute_force_nearest_km
 from serving.api import LocalContext
-from serving.artifact import load_artifact
 
 TARGET_POINTS_PER_S = 100_000
 
@@ -41,11 +36,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     n = MAX_POINTS
-    with tempfile.TemporaryDirectory() as tmp:
-        model = load_artifact(
-            NearestStoreModel.fit(load_stores(support.csv_path()).stores).save(Path(tmp) / "m")
-        )
-    api = support.quiet_api(model)
+    artifact = support.real_artifact()
+    model = artifact.model
+    api = support.quiet_api(artifact)
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     points = support.query_points(lat, lon, n, seed=5)
     truth = brute_force_nearest_km(lat, lon, points[:, 0], points[:, 1])

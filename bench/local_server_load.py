@@ -77,7 +77,7 @@ def main() -> None:
         artifact = Path(tmp) / "model.joblib"
         train = [sys.executable, "-m", "chipotle_model.train", "--data", str(support.csv_path())]
         subprocess.run([*train, "--out", str(artifact)], check=True, capture_output=True)
-        model = load_artifact(artifact)
+        model = load_artifact(artifact).model
         rows = []
         with serve_process("--model", str(artifact)) as server:
             for _ in range(300):  # warm up, as the test does

@@ -80,12 +80,13 @@ def main() -> None:
     handlers = support.HandlerDir({"numpy_handler": HANDLER_SOURCE.read_text()})
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            model = load_artifact(artifact_from_image(image, Path(tmp)))
+            artifact = load_artifact(artifact_from_image(image, Path(tmp)))
+        model = artifact.model
         export_arrays(model, handlers.path)
         os.environ["NUMPY_MODEL_DIR"] = str(handlers.path)
         sys.path.insert(0, str(handlers.path))
         numpy_handler = importlib.import_module("numpy_handler")
-        api = support.quiet_api(model)
+        api = support.quiet_api(artifact)
         report(image, model, api, numpy_handler, handlers, args)
     finally:
         handlers.cleanup()

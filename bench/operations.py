@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+import chipotle_model
 from bench import support
-from chipotle_model.fetch import DEFAULT_DATA_PATH
-from chipotle_model.train import main as train
 from infra import build_spec
 from infra.local.images import IMAGE_PREFIX, built
 from serving.api import LocalContext, create_api, make_logger
 from serving.artifact import load_artifact
 from serving.metrics import RequestMetrics
+from serving.training import Progress, cached_model
 
 TARGET_INIT_RATIO = 1.03
 TARGET_WARM_P50_DELTA_MS = 0.05
@@ -32,17 +32,15 @@ ROUNDS = 10
 
 def in_process(requests: int) -> dict[str, list[float]]:
     """Warm handler latency with metrics on and off (log and EMF lines to a discarded stream)."""
-    artifact = support.REPO_ROOT / "build" / "bench-operations.joblib"
-    if not artifact.is_file():
-        train(["--data", str(support.csv_path()), "--out", str(artifact)])
-    model = load_artifact(artifact)
+    cache = support.REPO_ROOT / "build" / "bench-operations" / "model.joblib"
+    artifact = load_artifact(cached_model(chipotle_model, cache, support.csv_path(), Progress()))
+    model = artifact.model
     sink = io.StringIO()
     apis = {}
     for name, enabled in (("metrics on", True), ("metrics off", False)):
         logger = make_logger(service=f"bench-{name.replace(' ', '-')}", stream=sink)
-        apis[name] = create_api(
-            model, logger=logger, metrics=RequestMetrics(service=logger.service, enabled=enabled)
-        )
+        metrics = RequestMetrics(service=logger.service, enabled=enabled)
+        apis[name] = create_api(chipotle_model, artifact, logger=logger, metrics=metrics)
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     events = [support.point_event(float(a), float(b)) for a, b in support.query_points(lat, lon, requests)]
     context = LocalContext()
@@ -59,7 +57,7 @@ def in_process(requests: int) -> dict[str, list[float]]:
 
 
 def tracing_image(base: str) -> str:
-    spec = build_spec.model_build(data_path=DEFAULT_DATA_PATH, base_image=base, tracing=True)
+    spec = build_spec.model_build(data_path=chipotle_model.DEFAULT_DATA_PATH, base_image=base, tracing=True)
     return built(spec.serving, f"{IMAGE_PREFIX}-bench:{spec.serving_tag}")
 
 

@@ -9,6 +9,7 @@ chipotle_model.page; and the page itself, built on the first browser request, th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
@@ -20,10 +21,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+import chipotle_model
 from bench import support
 from chipotle_model import page
-from chipotle_model.data import load_stores
-from chipotle_model.model import NearestStoreModel
 from serving.api import LocalContext, create_api, make_logger
 from serving.events import http_event
 
@@ -32,21 +32,33 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 
 
 @functools.cache
+def devnull():
+    return open(os.devnull, "w")  # lives as long as the process
+
+
+def quietly(fn, *args):
+    """fn(*args) with stdout discarded: the APIs print an EMF metric record per request."""
+    with contextlib.redirect_stdout(devnull()):
+        return fn(*args)
+
+
+@functools.cache
 def quiet_logger():
     """Powertools keys loggers by service name: one logger (to /dev/null) for every API made here."""
-    return make_logger("bench-page", logger_handler=logging.StreamHandler(open(os.devnull, "w")))
+    return make_logger("bench-page", logger_handler=logging.StreamHandler(devnull()))
 
 
-def quiet_api(model):
-    return create_api(model, logger=quiet_logger())
+def quiet_api(artifact):
+    return create_api(chipotle_model, artifact, logger=quiet_logger())
 
 
-def warm_get(model, requests: int) -> dict[str, list[float]]:
+def warm_get(artifact, requests: int) -> dict[str, list[float]]:
     """The same API answering the same GETs, with and without the page hook."""
+    model = artifact.model
     lat, lon = np.asarray(model.stores.latitude), np.asarray(model.stores.longitude)
     events = [support.point_event(float(a), float(b)) for a, b in support.query_points(lat, lon, requests)]
     context = LocalContext()
-    api = quiet_api(model)
+    api = quiet_api(artifact)
     hooks = {
         "GET /?lat&long, with the page hook": page.wants_page,
         "the same, hook off": lambda request: False,
@@ -64,7 +76,7 @@ def warm_get(model, requests: int) -> dict[str, list[float]]:
     return times
 
 
-def init_in_process(model, runs: int) -> dict[str, list[float]]:
+def init_in_process(artifact, runs: int) -> dict[str, list[float]]:
     """create_api (the handler's INIT after the model is loaded), with and without the page."""
     real_store_page = page.StorePage
     times: dict[str, list[float]] = {"create_api, as shipped": [], "create_api, no page object": []}
@@ -73,7 +85,7 @@ def init_in_process(model, runs: int) -> dict[str, list[float]]:
             if name.endswith("no page object"):
                 page.StorePage = lambda *a, **k: None
             started = time.perf_counter()
-            quiet_api(model)
+            quiet_api(artifact)
             times[name].append(time.perf_counter() - started)
             page.StorePage = real_store_page
     return times
@@ -81,7 +93,7 @@ def init_in_process(model, runs: int) -> dict[str, list[float]]:
 
 def page_import_us(runs: int) -> float:
     """Self time of importing chipotle_model.page in a fresh interpreter (python -X importtime),
-    after everything else serving.api imports."""
+    after everything else serving.api imports, as the handler imports them."""
     selfs = []
     with tempfile.TemporaryDirectory() as pycache:
         # bytecode compiled once, as the serving image has it (compileall at build time)
@@ -89,7 +101,7 @@ def page_import_us(runs: int) -> float:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for run in range(runs + 1):
             proc = subprocess.run(
-                [sys.executable, "-X", "importtime", "-c", "import serving.api"],
+                [sys.executable, "-X", "importtime", "-c", "import serving.api, chipotle_model"],
                 capture_output=True, text=True, check=True, env=env, cwd=support.REPO_ROOT,
             )  # fmt: skip
             selfs += [
@@ -100,9 +112,9 @@ def page_import_us(runs: int) -> float:
     return float(np.median(selfs))
 
 
-def page_answers(model, runs: int) -> tuple[float, list[float], int]:
+def page_answers(artifact, runs: int) -> tuple[float, list[float], int]:
     """The first browser request (renders the page) and the ones after it (kept)."""
-    api = quiet_api(model)
+    api = quiet_api(artifact)
     event = http_event("GET", "/", headers={"accept": BROWSER_ACCEPT})
     started = time.perf_counter()
     first = api.handler(event, LocalContext())
@@ -115,10 +127,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
-    model = NearestStoreModel.fit(load_stores(support.csv_path()).stores)
-    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {support.machine()}, {len(model):,} stores\n")
+    artifact = support.real_artifact()
+    stores = len(artifact.model)
+    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {support.machine()}, {stores:,} stores\n")
 
-    times = warm_get(model, args.requests)
+    times = quietly(warm_get, artifact, args.requests)
     print(f"### Warm GET /?lat&long in process ({args.requests:,} events, interleaved)\n")
     print("| handler | p50 ms | p99 ms | p50 ratio |\n|---|---|---|---|")
     base = np.median(times["the same, hook off"])
@@ -126,14 +139,14 @@ def main() -> None:
         p50, p99 = np.median(values), support.pct(values, 99)
         print(f"| {name} | {p50 * 1e3:.3f} | {p99 * 1e3:.3f} | {p50 / base:.3f}x |")
 
-    inits = init_in_process(model, runs=15)
+    inits = quietly(init_in_process, artifact, 15)
     print("\n### INIT in process after the model is loaded (15 runs each, interleaved)\n")
     print("| step | median ms |\n|---|---|")
     for name, values in inits.items():
         print(f"| {name} | {np.median(values) * 1e3:.2f} |")
     print(f"| import chipotle_model.page (self time, -X importtime) | {page_import_us(5) / 1e3:.2f} |")
 
-    first_s, later, size = page_answers(model, runs=500)
+    first_s, later, size = quietly(page_answers, artifact, 500)
     print("\n### GET / from a browser (the page)\n")
     print("| request | ms | bytes |\n|---|---|---|")
     print(f"| first (renders the page) | {first_s * 1e3:.2f} | {size:,} |")

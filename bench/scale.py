@@ -6,7 +6,7 @@ For each size: a CSV (the real data at 2,629; above it synthesised from a seed b
 chipotle_model/synthetic.py), then
 - training by the real CLI in a child process: wall time and the child's peak RSS;
 - the artifact's size;
-- in a fresh child process, after the imports: load time (load_model + create_api, what
+- in a fresh child process, after the imports: load time (load_artifact + create_api, what
   INIT pays beyond imports), RSS after the imports and after the load, single GET p50/p99
   through the full handler (and model.query + records alone), a 10,000-point POST's
   throughput, the serving peak RSS, and every answer checked against brute force;
@@ -32,9 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+import chipotle_model
 from bench import support
 from chipotle_model.data import load_stores
 from chipotle_model.params import MAX_POINTS
+from chipotle_model.response import StoreRecords
 from chipotle_model.synthetic import synthetic_columns, write_synthetic_csv
 from chipotle_model.training import brute_force_nearest_km
 from infra.build_spec import REPO_ROOT
@@ -81,10 +83,11 @@ def wrong_answers(got_km, lat, lon, model) -> int:
 # --- the serving figures: run in a fresh child process (python -m bench.scale --serve-figures) ---
 
 
-def quiet_api(model, service: str):
-    """The API around `model`, logging to /dev/null (one Powertools logger per service name)."""
+def quiet_api(artifact, service: str):
+    """The API around `artifact`, logging to /dev/null (one Powertools logger per service name)."""
     devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
-    return create_api(model, logger=make_logger(service, logger_handler=logging.StreamHandler(devnull)))
+    logger = make_logger(service, logger_handler=logging.StreamHandler(devnull))
+    return create_api(chipotle_model, artifact, logger=logger)
 
 
 def serve_figures(artifact: Path, baseline: Path, requests: int) -> dict:
@@ -118,7 +121,8 @@ def side_by_side(api, baseline_api, events: list[dict], batch: dict) -> dict:
     query = [
         (float(e["queryStringParameters"]["lat"]), float(e["queryStringParameters"]["long"])) for e in events
     ]
-    records = lambda a, b: api.records.rows(*(c[0] for c in api.model.query(a, b)))  # noqa: E731
+    store_records = StoreRecords(api.model.stores)  # as the GET route builds its records
+    records = lambda a, b: store_records.rows(*(c[0] for c in api.model.query(a, b)))  # noqa: E731
     for r in range(10):
         chunk = slice(r * len(events) // 10, (r + 1) * len(events) // 10)
         times["get"] += support.time_calls(api.handler, [(e, context) for e in events[chunk]])

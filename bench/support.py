@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+import chipotle_model
 from chipotle_model.data import load_stores
 from infra.build_spec import REPO_ROOT
 from infra.local.data import real_csv, repo_data_csv
@@ -34,7 +36,9 @@ from infra.local.images import (  # noqa: F401  (the benchmarks use them as supp
     image_size_mb,
     lambda_base_image,
 )
+from serving.artifact import Artifact, load_artifact
 from serving.events import http_event
+from serving.training import Progress, run
 
 ORIGINAL_IMAGE_DIR = REPO_ROOT / "bench" / "original_image"
 
@@ -212,13 +216,29 @@ class HandlerDir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def quiet_api(model):
-    """The API around `model` as Lambda runs it (log lines and EMF metric records written),
-    writing to a discarded stream instead of this benchmark's output."""
+def trained_artifact(out: Path, csv: Path | None = None) -> Path:
+    """`out`, the artifact the training command writes (serving.training.run around
+    chipotle_model's train_model, checked against brute force), trained on `csv` (default
+    the real CSV); its progress lines discarded."""
+    run(chipotle_model, csv or csv_path(), out, None, Progress(io.StringIO()))
+    return out
+
+
+def real_artifact() -> Artifact:
+    """The artifact of the real CSV, trained and loaded as the serving image loads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_artifact(trained_artifact(Path(tmp) / "model.joblib"))
+
+
+def quiet_api(artifact: Artifact, service: str = "bench"):
+    """chipotle_model's API around `artifact` as Lambda runs it (warmed up; log lines and
+    EMF metric records written), writing to a discarded stream instead of this
+    benchmark's output."""
     from serving.api import create_api, make_logger
 
     devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the process)
-    api = create_api(model, logger=make_logger(logger_handler=logging.StreamHandler(devnull)))
+    logger = make_logger(service, logger_handler=logging.StreamHandler(devnull))
+    api = create_api(chipotle_model, artifact, logger=logger)
     handler = api.handler
 
     def quiet(event, context):

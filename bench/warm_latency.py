@@ -22,9 +22,8 @@ import numpy as np
 
 from bench import support
 from bench.original import original_handler, train_original
-from chipotle_model.data import load_stores
 from chipotle_model.geo import unit_vectors
-from chipotle_model.model import NearestStoreModel
+from chipotle_model.response import StoreRecords
 from chipotle_model.training import brute_force_nearest_km
 from serving.api import LocalContext
 from serving.artifact import load_artifact
@@ -36,10 +35,9 @@ TARGET_RIE_OVERHEAD_MS = 0.5
 
 def build(csv: Path, workdir: Path):
     """Our API around a saved-and-loaded artifact, and the original's handler around its pickle."""
-    model = NearestStoreModel.fit(load_stores(csv).stores)
-    artifact = model.save(workdir / "model.joblib")
-    model = load_artifact(artifact)
-    api = support.quiet_api(model)
+    artifact = load_artifact(support.trained_artifact(workdir / "model.joblib", csv))
+    model = artifact.model
+    api = support.quiet_api(artifact)
     pickle_path = workdir / "original.pkl"
     with pickle_path.open("wb") as f:
         pickle.dump(train_original(str(csv)), f)
@@ -64,11 +62,12 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
     wrong = int(np.sum(np.abs(np.asarray(answers) - np.round(truth, 3)) > 5e-4))
 
     tree = model._tree
+    records = StoreRecords(model.stores)  # as the GET route builds its records
     candidates = {
         "full handler (event in, response out)": (api.handler, [(e, context) for e in events]),
         "original's handler (unpickle per request)": (original, [(e, context) for e in events]),
         "model.query + records (validated query + result dicts)": (
-            lambda a, b: api.records.rows(*(column[0] for column in model.query(a, b))),
+            lambda a, b: records.rows(*(column[0] for column in model.query(a, b))),
             [(float(a), float(b)) for a, b in points],
         ),
         "floor: bare KDTree.query on one unit vector": (
@@ -106,8 +105,9 @@ def _in_process(csv: Path, requests: int, workdir: Path) -> tuple[list, bool]:
 # A handler answering from the same loaded model without the Powertools router or log:
 # what the router and the per-request log line cost through the RIE.
 BARE_HANDLER = """import json
+from chipotle_model.response import StoreRecords
 from handler import api
-_query, _rows = api.model.query, api.records.rows
+_query, _rows = api.model.query, StoreRecords(api.model.stores).rows
 
 def handler(event, context):
     q = event["queryStringParameters"]

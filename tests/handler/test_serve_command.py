@@ -98,12 +98,12 @@ def test_model_and_data_are_alternatives(capsys):
         ("--cors-origins", ",,,", "an origin is empty"),  # once taken as '*'
         ("--cors-origins", "", "an origin is empty"),
         ("--cors-origins", "*,https://a.example", "'*' alone"),
-        ("--cors-origins", "https://a.example:99999", "port '99999'"),
-        ("--cors-origins", "https://a.example:0", "port '0'"),
-        ("--cors-origins", "https://-", "host '-'"),
-        ("--cors-origins", "https://..", "host '..'"),
-        ("--cors-origins", "ftp://a.example", "scheme 'ftp'"),
-        ("--cors-origins", "https://a.example/app", "scheme://host[:port]"),
+        ("--cors-origins", "https://a.example:99999", "port must be from 1 to 65535"),
+        ("--cors-origins", "https://a.example:0", "port must be from 1 to 65535"),
+        ("--cors-origins", "https://-", "host must be a DNS name"),
+        ("--cors-origins", "https://..", "host must be a DNS name"),
+        ("--cors-origins", "ftp://a.example", "starts with http:// or https://"),
+        ("--cors-origins", "https://a.example/app", "no path"),
     ],
 )
 def test_serve_refuses_a_bad_option_in_one_line_before_training_or_loading(
