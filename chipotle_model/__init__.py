@@ -10,14 +10,15 @@ package. A package of your own exports the same names.
     train_model        train from a data file -> serving.training.Trained
     ROUTES             {(method, path): route(model, request)}, served beside GET /health
     warm_up_requests   requests answered at init, so the first user pays no first-use cost
-    contract_checks    the checks `smoke URL` runs against a deployed API, before the platform's
+    contract_checks    contract_checks(data) -> the checks `smoke URL [--data DATA]` runs
+                       against an API, before the platform's (data: None for the default set)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .contract import CHECKS as contract_checks
+from .contract import contract_checks
 from .data import DataError, load_stores
 from .fetch import DEFAULT_DATA_PATH, ensure_dataset
 from .routes import ROUTES, warm_up_requests

@@ -4,7 +4,7 @@ on a local port, `python -m <package> smoke URL` checks an API's contract.
     python -m <package> serve                   # trains and caches a model first if needed
     python -m <package> serve --data DATA       # a model of that data (trained if the cache is not)
     python -m <package> serve --model ARTIFACT  # a model you trained
-    python -m <package> smoke URL [--origin ORIGIN]
+    python -m <package> smoke URL [--data DATA] [--origin ORIGIN] [--timeout S] [--deadline S]
 
 Training has its own entry point: `python -m <package>.train`.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .artifact import ModelLoadError
+from .contract import DEFAULT_DEADLINE_S, DEFAULT_TIMEOUT_S
 from .server import DEFAULT_HOST, DEFAULT_PORT
 
 # Where `serve` keeps the model it trains itself (build/ is never committed).
@@ -51,18 +52,38 @@ def _parser(package: ModuleType) -> argparse.ArgumentParser:
         help="origins CORS allows: '*' or comma-separated, like the stack's corsAllowOrigins "
         "(default: %(default)s)",
     )
+    _add_smoke(commands)
+    return parser
+
+
+def _add_smoke(commands) -> None:
     smoke = commands.add_parser(
         "smoke",
         help="check the API's contract against a URL (the local server, or the deployed API)",
-        description="Check every documented answer of the API at URL; exit 1 at the first difference.",
+        description="Check every documented answer of the API at URL; exit 1 at the first difference, "
+        "2 for a URL or option it cannot use.",
     )
     smoke.add_argument("url", help='the base URL, e.g. "$(pulumi stack output url)"')
+    smoke.add_argument(
+        "--data",
+        help="the data the model was trained on: answers are checked against it (default: the "
+        "package's known answers of its default data)",
+    )
     smoke.add_argument(
         "--origin",
         default="https://example.com",
         help="a browser origin CORS must allow (default: %(default)s)",
     )
-    return parser
+    smoke.add_argument(
+        "--timeout",
+        default=f"{DEFAULT_TIMEOUT_S:g}",
+        help="seconds one request may take, connect to last byte (default: %(default)s)",
+    )
+    smoke.add_argument(
+        "--deadline",
+        default=f"{DEFAULT_DEADLINE_S:g}",
+        help="seconds the whole run may take (default: %(default)s)",
+    )
 
 
 def _serve_options(args: argparse.Namespace) -> tuple[str, int, tuple[str, ...]]:
@@ -84,9 +105,7 @@ def _serve_options(args: argparse.Namespace) -> tuple[str, int, tuple[str, ...]]
 def main(package: ModuleType, argv: list[str] | None = None) -> int:
     args = _parser(package).parse_args(argv)
     if args.command == "smoke":
-        from .contract import run
-
-        return run(args.url, package.contract_checks, origin=args.origin)
+        return _smoke(package, args)
 
     from .server import serve
     from .training import Progress, TrainingFailed, cached_model
@@ -109,3 +128,17 @@ def main(package: ModuleType, argv: list[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _smoke(package: ModuleType, args: argparse.Namespace) -> int:
+    """Every URL and option is checked before the first request: exit 2 and one line."""
+    from .contract import UsageError, base_url, run, seconds
+
+    try:
+        url = base_url(args.url)
+        timeout_s, deadline_s = seconds(args.timeout, "--timeout"), seconds(args.deadline, "--deadline")
+        checks = package.contract_checks(None if args.data is None else Path(args.data))
+    except (UsageError, ValueError) as exc:  # ValueError: the data cannot be read (the package's error)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return run(url, checks, origin=args.origin, timeout_s=timeout_s, deadline_s=deadline_s)

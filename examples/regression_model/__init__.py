@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .contract import CHECKS as contract_checks
+from .contract import contract_checks
 from .data import DEFAULT_DATA_PATH, DataError, ensure_data, read_rows
 from .routes import ROUTES, warm_up_requests
 from .training import train_model

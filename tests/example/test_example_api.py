@@ -126,10 +126,25 @@ def test_health_shows_the_models_data(api, example_loaded):
     assert body["rows"] == 500 and body["data_sha256"] == example_loaded.metadata["data_sha256"]
 
 
-def test_the_contract_holds_for_the_trained_model(api):
+def test_the_contract_holds_for_the_trained_model(api, example_csv):
+    with http_front(api.handler, cors=cors_policy(package.ROUTES)) as url:
+        for data in (None, example_csv):  # smoke URL, and smoke URL --data CSV
+            out = io.StringIO()
+            assert contract.run(url, package.contract_checks(data), out=out) == 0, out.getvalue()
+
+
+def test_with_data_the_contract_checks_predictions_against_its_rows(api, example_csv, tmp_path):
+    """Rows of other data (y off by 1, far beyond the data's noise) are a difference."""
+    rows = example_csv.read_text().splitlines()
+    shifted = [rows[0]] + [
+        f"{line.rsplit(',', 1)[0]},{float(line.rsplit(',', 1)[1]) + 1:.6f}" for line in rows[1:]
+    ]
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(shifted) + "\n")
     out = io.StringIO()
     with http_front(api.handler, cors=cors_policy(package.ROUTES)) as url:
-        assert contract.run(url, package.contract_checks, out=out) == 0, out.getvalue()
+        assert contract.run(url, package.contract_checks(other), out=out) == 1
+    assert "FAIL prediction: GET /predict?x1=" in out.getvalue(), out.getvalue()
 
 
 def test_the_contract_fails_a_wrong_model(example_loaded):
@@ -137,7 +152,7 @@ def test_the_contract_fails_a_wrong_model(example_loaded):
     wrong = make_api(Artifact(model, example_loaded.metadata), package)[0]
     out = io.StringIO()
     with http_front(wrong.handler, cors=cors_policy(package.ROUTES)) as url:
-        assert contract.run(url, package.contract_checks, out=out) == 1
+        assert contract.run(url, package.contract_checks(), out=out) == 1
     assert "FAIL prediction" in out.getvalue()
 
 

@@ -83,7 +83,7 @@ def test_the_serving_image_keeps_the_examples_contract(example_container):
         lambda event, context: example_container.invoke(event), cors=cors_policy(package.ROUTES)
     )
     with front as url:
-        assert contract.run(url, package.contract_checks, out=out) == 0, out.getvalue()
+        assert contract.run(url, package.contract_checks(), out=out) == 0, out.getvalue()
 
 
 def test_both_images_are_labelled_with_the_model_package_and_its_version(example_images):

@@ -87,7 +87,7 @@ def test_the_serving_image_keeps_the_apis_contract_behind_an_http_front(lambda_c
     Gateway sends (the local server's front), each invoked through the container's RIE."""
     out = io.StringIO()
     with http_front(lambda event, context: lambda_container.invoke(event)) as url:
-        assert contract.run(url, chipotle_model.contract_checks, out=out) == 0, out.getvalue()
+        assert contract.run(url, chipotle_model.contract_checks(), out=out) == 0, out.getvalue()
 
 
 def test_served_health_reports_the_models_data_and_versions(lambda_container, real_metadata, model_images):
